@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "MetaJIT",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "metajit", targets: ["metajit"]),
+        .library(name: "MetaIR", targets: ["MetaIR"]),
+        .library(name: "GraphDSL", targets: ["GraphDSL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "MetaIR"),
+        .target(name: "GraphDSL", dependencies: ["MetaIR"]),
+        .target(name: "Interpreter", dependencies: ["MetaIR"]),
+        .target(name: "Graphs", dependencies: ["GraphDSL", "MetaIR"], path: "Graphs"),
+        .executableTarget(
+            name: "metajit",
+            dependencies: [
+                "MetaIR", "GraphDSL", "Interpreter", "Graphs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "Graphs"]),
+    ]
+)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what MetaJIT needs on a fresh Debian 12 machine: LLVM 19 (C API + shared library),
+# the `cllvm.pc` pkg-config file SwiftPM uses for the CLLVM system-library target, zlib headers,
+# and Debian's Fashion-MNIST. Idempotent: does nothing when everything is present.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
+
+need=()
+command -v llvm-config-19 >/dev/null 2>&1 || need+=(llvm-19-dev)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+pcdir=/usr/local/lib/pkgconfig
+pc="$pcdir/cllvm.pc"
+inc=$(llvm-config-19 --includedir)
+lib=$(llvm-config-19 --libdir)
+want="prefix=$(llvm-config-19 --prefix)
+Name: cllvm
+Description: LLVM 19 C API for MetaJIT
+Version: $(llvm-config-19 --version)
+Cflags: -I$inc
+Libs: -L$lib -Wl,-rpath,$lib -lLLVM-19
+"
+if [ ! -f "$pc" ] || [ "$(cat "$pc")" != "$want" ]; then
+  $SUDO mkdir -p "$pcdir"
+  printf '%s' "$want" | $SUDO tee "$pc" >/dev/null
+  echo "install-deps: wrote $pc"
+fi
