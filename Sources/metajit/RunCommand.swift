@@ -35,44 +35,6 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Seeded random values for every input and parameter of a graph, independent of where the
-/// graph came from (a name or a .mjir file), so both give the same outputs.
-enum RandomFeeds {
-    static func make(for g: Graph, seed: UInt64) -> [String: HostTensor] {
-        var feeds: [String: HostTensor] = [:]
-        for (name, id) in g.inputs + g.parameters {
-            var rng = SeededRandom(seed: seed ^ stableHash(name))
-            feeds[name] = rng.tensor(g.nodes[id].type, scale: 0.5, intBound: intBound(for: id, in: g))
-        }
-        return feeds
-    }
-
-    /// Labels and character ids must be valid indices: find how they are consumed.
-    static func intBound(for id: Int, in g: Graph) -> Int {
-        var bound = Int.max
-        for n in g.nodes where n.inputs.contains(id) {
-            switch n.op {
-            case .oneHot(let depth): bound = min(bound, depth)
-            case .compare:
-                for other in n.inputs where other != id {
-                    if case .argmax(let axis) = g.nodes[other].op, let src = g.nodes[other].inputs.first {
-                        bound = min(bound, g.nodes[src].type.shape[axis])
-                    }
-                }
-            default: break
-            }
-        }
-        return bound == Int.max ? 2 : bound
-    }
-
-    /// FNV-1a, stable across runs (Swift's `Hasher` is randomly seeded).
-    static func stableHash(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
-}
-
 /// One-line summaries of output tensors.
 enum Summary {
     static func describe(_ v: HostTensor) -> String {

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// Runs the built `metajit` binary (built by `swift build`, which `.ci/run` does first).
+func metajit(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    let candidates = [".build/debug/metajit", ".build/release/metajit"].map { repoRoot.appendingPathComponent($0) }
+    guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CLIMissing()
+    }
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+struct CLIMissing: Error, CustomStringConvertible {
+    var description: String { "metajit binary not found under .build; run `swift build` first" }
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func listShowsEveryGraph() throws {
+        let r = try metajit(["list"])
+        #expect(r.status == 0)
+        for name in ["mlp", "conv4", "lstm-classifier", "attention-block"] { #expect(r.out.contains(name)) }
+    }
+
+    @Test func dumpedMjirRunsWithTheSameOutputs() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("metajit-cli-\(UUID().uuidString).mjir")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        for name in ["mlp", "lstm-classifier", "attention-block", "conv4"] {
+            let args = name == "conv4" ? ["-D", "width=8"] : []
+            let dump = try metajit(["dump", name] + args)
+            #expect(dump.status == 0)
+            try dump.out.write(to: tmp, atomically: true, encoding: .utf8)
+            let direct = try metajit(["run", name, "--backend", "interp", "--seed", "5"] + args)
+            let fromFile = try metajit(["run", tmp.path, "--backend", "interp", "--seed", "5"])
+            #expect(direct.status == 0 && fromFile.status == 0)
+            #expect(direct.out == fromFile.out, "\(name)")
+            #expect(direct.out.contains("loss: f32[] = "))
+        }
+    }
+
+    @Test func dotFormat() throws {
+        let r = try metajit(["dump", "mlp", "--format", "dot"])
+        #expect(r.status == 0 && r.out.hasPrefix("digraph"))
+    }
+
+    @Test func errorsGoToStderrWithNonZeroExit() throws {
+        let unknown = try metajit(["run", "no-such-graph"])
+        #expect(unknown.status != 0 && unknown.err.contains("unknown graph 'no-such-graph'") && unknown.out.isEmpty)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).mjir")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try "graph \"g\" {\n  %0: f32[2] = input \"x\"\n  %1: f32[2] = bogus %0\n}\n".write(to: tmp, atomically: true, encoding: .utf8)
+        let bad = try metajit(["dump", tmp.path])
+        #expect(bad.status != 0 && bad.err.contains(":3:18: unknown op 'bogus'"))
+        let missing = try metajit(["run", "/nonexistent/x.mjir"])
+        #expect(missing.status != 0 && missing.err.contains("/nonexistent/x.mjir"))
+        let badOption = try metajit(["run", "conv4", "-D", "colour=1"])
+        #expect(badOption.status != 0 && badOption.err.contains("no option 'colour'"))
+    }
+}
