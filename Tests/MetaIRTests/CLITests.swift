@@ -58,7 +58,7 @@ struct CLIMissing: Error, CustomStringConvertible {
         defer { try? FileManager.default.removeItem(at: tmp) }
         try "graph \"g\" {\n  %0: f32[2] = input \"x\"\n  %1: f32[2] = bogus %0\n}\n".write(to: tmp, atomically: true, encoding: .utf8)
         let bad = try metajit(["dump", tmp.path])
-        #expect(bad.status != 0 && bad.err.contains(":3:18: unknown op 'bogus'"))
+        #expect(bad.status != 0 && bad.err.contains(":3:16: unknown op 'bogus'"))
         let missing = try metajit(["run", "/nonexistent/x.mjir"])
         #expect(missing.status != 0 && missing.err.contains("/nonexistent/x.mjir"))
         let badOption = try metajit(["run", "conv4", "-D", "colour=1"])
