@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
+        .systemLibrary(name: "CLLVM", pkgConfig: "cllvm", providers: [.apt(["llvm-19-dev"])]),
+        .target(name: "JIT", dependencies: ["CLLVM"]),
         .target(name: "MetaIR"),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
@@ -21,10 +23,11 @@ let package = Package(
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Interpreter", "Graphs",
+                "MetaIR", "GraphDSL", "Interpreter", "Graphs", "JIT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "JITTests", dependencies: ["JIT"]),
         .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "Graphs"]),
     ]
 )

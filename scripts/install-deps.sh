@@ -27,7 +27,7 @@ Name: cllvm
 Description: LLVM 19 C API for MetaJIT
 Version: $(llvm-config-19 --version)
 Cflags: -I$inc
-Libs: -L$lib -Wl,-rpath,$lib -lLLVM-19
+Libs: -L$lib -lLLVM-19
 "
 if [ ! -f "$pc" ] || [ "$(cat "$pc")" != "$want" ]; then
   $SUDO mkdir -p "$pcdir"
