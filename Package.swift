@@ -18,16 +18,22 @@ let package = Package(
         .target(name: "JIT", dependencies: ["CLLVM"]),
         .target(name: "MetaIR"),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
+        .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
-        .target(name: "Graphs", dependencies: ["GraphDSL", "MetaIR"], path: "Graphs"),
+        .target(name: "Passes", dependencies: ["MetaIR"]),
+        .target(name: "MetaLearning", dependencies: ["Autodiff", "GraphDSL", "MetaIR"]),
+        .target(name: "Graphs", dependencies: ["MetaLearning", "Autodiff", "GraphDSL", "MetaIR"], path: "Graphs"),
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Interpreter", "Graphs", "JIT",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "JITTests", dependencies: ["JIT"]),
+        .testTarget(
+            name: "AutodiffTests",
+            dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs"]),
         .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "Graphs"]),
     ]
 )

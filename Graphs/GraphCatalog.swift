@@ -120,7 +120,9 @@ public struct GraphDefinition: Sendable {
 /// All named graphs.
 public enum GraphCatalog {
     /// Every graph, in listing order.
-    public static let all: [GraphDefinition] = [mlpGraph, conv4Graph, lstmClassifierGraph, attentionBlockGraph]
+    public static let all: [GraphDefinition] = [
+        mlpGraph, conv4Graph, lstmClassifierGraph, attentionBlockGraph, mamlSinusoidGraph, mamlConv4Graph,
+    ]
 
     /// The graph called `name`.
     public static func named(_ name: String) throws -> GraphDefinition {

@@ -88,54 +88,15 @@ enum Kernels {
         }
     }
 
-    static func unary(_ u: UnaryOp, _ a: Double) -> Double {
-        switch u {
-        case .neg: return -a
-        case .exp: return Foundation.exp(a)
-        case .log: return Foundation.log(a)
-        case .sqrt: return a.squareRoot()
-        case .tanh: return Foundation.tanh(a)
-        case .relu: return a > 0 ? a : 0
-        }
-    }
+    static func unary(_ u: UnaryOp, _ a: Double) -> Double { ScalarSemantics.unary(u, a) }
 
     static func binary(_ b: BinaryOp, _ a: Double, _ c: Double, isInt: Bool) -> Double {
-        let r: Double
-        switch b {
-        case .add: r = a + c
-        case .sub: r = a - c
-        case .mul: r = a * c
-        case .div: r = isInt ? (c == 0 ? 0 : (a / c).rounded(.towardZero)) : a / c
-        case .max: r = a.isNaN || c.isNaN ? .nan : Swift.max(a, c)
-        case .min: r = a.isNaN || c.isNaN ? .nan : Swift.min(a, c)
-        }
-        return isInt ? cast(r, to: .i32) : r
+        ScalarSemantics.binary(b, a, c, isInt: isInt)
     }
 
-    static func compare(_ c: CompareOp, _ a: Double, _ b: Double) -> Bool {
-        switch c {
-        case .eq: return a == b
-        case .ne: return a != b
-        case .lt: return a < b
-        case .le: return a <= b
-        case .gt: return a > b
-        case .ge: return a >= b
-        }
-    }
+    static func compare(_ c: CompareOp, _ a: Double, _ b: Double) -> Bool { ScalarSemantics.compare(c, a, b) }
 
-    /// Conversion rules: to `i32` truncates toward zero and wraps like two's complement
-    /// (NaN gives 0); to `bool` is `!= 0`; to floats is exact (`f32` rounding is applied later).
-    static func cast(_ v: Double, to dtype: DType) -> Double {
-        switch dtype {
-        case .f32, .f64: return v
-        case .bool: return v != 0 ? 1 : 0
-        case .i32:
-            guard v.isFinite else { return 0 }
-            let t = v.rounded(.towardZero)
-            guard abs(t) < 9.0e18 else { return 0 }
-            return Double(Int32(truncatingIfNeeded: Int64(t)))
-        }
-    }
+    static func cast(_ v: Double, to dtype: DType) -> Double { ScalarSemantics.cast(v, to: dtype) }
 
     /// Calls `body(flatIndex, multiIndex)` for every element of `shape` in row-major order.
     static func forEachIndex(_ shape: Shape, _ body: (Int, [Int]) -> Void) {

@@ -123,7 +123,7 @@ import Testing
     }
 
     @Test func dumpedTextRunsLikeTheGraphItself() throws {
-        for def in GraphCatalog.all where def.name != "conv4" {
+        for def in GraphCatalog.all where def.name != "conv4" && !def.name.hasPrefix("maml") {
             let g = try def.build().graph
             let reparsed = try Parser.parse(Printer.print(g))
             let a = try Interpreter().run(g, feeds: RandomFeeds.make(for: g, seed: 3))

@@ -1,0 +1,4 @@
+#ifndef CMETAZLIB_SHIM_H
+#define CMETAZLIB_SHIM_H
+#include <zlib.h>
+#endif
