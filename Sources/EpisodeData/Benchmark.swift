@@ -33,14 +33,18 @@ public struct LoaderBenchmark: Sendable, CustomStringConvertible {
 /// Measures how fast a streaming loader delivers meta-batches of `config` from `dataset`.
 ///
 /// Consumes batches until `metaBatches` have arrived, or `seconds` have passed (whichever
-/// is given; with both, whichever comes first; with neither, 50 batches).
+/// is given; with both, whichever comes first; with neither, 50 batches). With
+/// `recycleBuffers` (the default) the consumer gives each batch's buffers back through a
+/// ``FloatBufferPool``, as a training loop should; without it every batch is freshly allocated.
 /// - Throws: ``DataError`` from the sampler or loader.
 public func benchmarkLoader<D: ClassDataset>(dataset: D, config: EpisodeConfig, threads: Int = 2,
                                              metaBatches: Int? = nil, seconds: Double? = nil,
-                                             capacity: Int = 4, seed: UInt64 = 0) throws -> LoaderBenchmark {
+                                             capacity: Int = 4, seed: UInt64 = 0,
+                                             recycleBuffers: Bool = true) throws -> LoaderBenchmark {
     let sampler = try EpisodeSampler(dataset: dataset, config: config, seed: seed)
     let limit = metaBatches ?? (seconds == nil ? 50 : nil)
-    let loader = try sampler.makeLoader(threads: threads, capacity: capacity, count: limit)
+    let pool = recycleBuffers ? FloatBufferPool(maxBuffers: 2 * (capacity + threads + 1)) : nil
+    let loader = try sampler.makeLoader(threads: threads, capacity: capacity, count: limit, pool: pool)
     defer { loader.stop() }
     let start = DispatchTime.now().uptimeNanoseconds
     var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -49,6 +53,7 @@ public func benchmarkLoader<D: ClassDataset>(dataset: D, config: EpisodeConfig, 
     while let batch = try loader.next() {
         received += 1
         checksum += batch.supportX.first ?? 0
+        if let pool { batch.recycle(into: pool) }
         if let seconds, elapsed >= seconds { break }
     }
     let total = elapsed
@@ -61,11 +66,13 @@ public func benchmarkLoader<D: ClassDataset>(dataset: D, config: EpisodeConfig, 
 /// and measures the loader on it; the result includes the decode time.
 public func benchmarkLoader(omniglotPath path: String, alphabets: [String]?, rotations: [Int] = [0],
                             config: EpisodeConfig, threads: Int = 2, metaBatches: Int? = nil,
-                            seconds: Double? = nil, seed: UInt64 = 0) throws -> LoaderBenchmark {
+                            seconds: Double? = nil, seed: UInt64 = 0,
+                            recycleBuffers: Bool = true) throws -> LoaderBenchmark {
     let store = try OmniglotImageStore(path: path, alphabets: alphabets, threads: max(threads, 1))
     let dataset = try OmniglotDataset(store: store, alphabets: alphabets, rotations: rotations)
     let result = try benchmarkLoader(dataset: dataset, config: config, threads: threads,
-                                     metaBatches: metaBatches, seconds: seconds, seed: seed)
+                                     metaBatches: metaBatches, seconds: seconds, seed: seed,
+                                     recycleBuffers: recycleBuffers)
     return LoaderBenchmark(config: result.config, threads: result.threads, metaBatches: result.metaBatches,
                            episodes: result.episodes, seconds: result.seconds, decodeSeconds: store.decodeSeconds)
 }

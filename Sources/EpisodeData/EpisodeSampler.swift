@@ -100,6 +100,13 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
     /// Assembles meta-batch `index` (episodes `index*B ..< index*B + B`).
     /// - Throws: ``DataError`` `.invalidArgument` if `index` is negative or past the fixed episodes.
     public func metaBatch(at index: Int) throws -> MetaBatch {
+        try metaBatch(at: index, pool: nil)
+    }
+
+    /// Assembles meta-batch `index`, taking image buffers from `pool` when given
+    /// (see ``FloatBufferPool``); the result is identical either way.
+    /// - Throws: ``DataError`` `.invalidArgument` if `index` is negative or past the fixed episodes.
+    public func metaBatch(at index: Int, pool: FloatBufferPool?) throws -> MetaBatch {
         let b = config.metaBatchSize
         guard index >= 0 else {
             throw DataError(.invalidArgument, path: "", "meta-batch index \(index) is negative")
@@ -114,26 +121,27 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
             count = min(b, fixed.count - first)
         }
         let episodes = try (first..<(first + count)).map { try episode(at: $0) }
-        return assemble(episodes, index: index)
+        return assemble(episodes, index: index, pool: pool)
     }
 
-    /// Builds a ``MetaBatch`` from episodes of this sampler's shape.
-    public func assemble(_ episodes: [Episode], index: Int) -> MetaBatch {
+    /// Builds a ``MetaBatch`` from episodes of this sampler's shape, taking image buffers
+    /// from `pool` when given.
+    public func assemble(_ episodes: [Episode], index: Int, pool: FloatBufferPool? = nil) -> MetaBatch {
         let n = config.ways, k = config.shots, q = config.queries
         let shape = dataset.imageShape
-        let (sx, sy) = gather(episodes.map(\.support), perTask: n * k, shape: shape)
-        let (qx, qy) = gather(episodes.map(\.query), perTask: n * q, shape: shape)
+        let (sx, sy) = gather(episodes.map(\.support), perTask: n * k, shape: shape, pool: pool)
+        let (qx, qy) = gather(episodes.map(\.query), perTask: n * q, shape: shape, pool: pool)
         return MetaBatch(index: index, batchSize: episodes.count, ways: n, shots: k, queries: q,
                          imageShape: shape, supportX: sx, supportY: sy, queryX: qx, queryY: qy,
                          episodes: episodes)
     }
 
-    private func gather(_ tasks: [[EpisodeItem]], perTask: Int, shape: ImageShape) -> ([Float], [Int32]) {
+    private func gather(_ tasks: [[EpisodeItem]], perTask: Int, shape: ImageShape,
+                        pool: FloatBufferPool?) -> ([Float], [Int32]) {
         let stride = shape.count
         let total = tasks.count * perTask
         var labels = [Int32](repeating: 0, count: total)
-        let images = [Float](unsafeUninitializedCapacity: total * stride) { buffer, initialized in
-            guard let base = buffer.baseAddress else { initialized = 0; return }
+        func fill(_ base: UnsafeMutablePointer<Float>) {
             for (t, items) in tasks.enumerated() {
                 for (i, item) in items.prefix(perTask).enumerated() {
                     let slot = t * perTask + i
@@ -142,6 +150,17 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
                     labels[slot] = Int32(item.label)
                 }
             }
+        }
+        if let pool {
+            var images = pool.take(count: total * stride)
+            images.withUnsafeMutableBufferPointer { buffer in
+                if let base = buffer.baseAddress { fill(base) }
+            }
+            return (images, labels)
+        }
+        let images = [Float](unsafeUninitializedCapacity: total * stride) { buffer, initialized in
+            guard let base = buffer.baseAddress else { initialized = 0; return }
+            fill(base)
             initialized = total * stride
         }
         return (images, labels)
@@ -149,7 +168,11 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
 
     /// A streaming loader producing this sampler's meta-batches `0, 1, 2, ...` in order
     /// (bounded by ``metaBatchCount`` for fixed episodes, or by `count` if given).
-    public func makeLoader(threads: Int = 2, capacity: Int = 4, count: Int? = nil) throws -> StreamingLoader<MetaBatch> {
+    ///
+    /// With a `pool`, batch buffers are taken from it; give them back with
+    /// ``MetaBatch/recycle(into:)`` after use to avoid fresh allocations.
+    public func makeLoader(threads: Int = 2, capacity: Int = 4, count: Int? = nil,
+                           pool: FloatBufferPool? = nil) throws -> StreamingLoader<MetaBatch> {
         let limit: Int?
         switch (metaBatchCount, count) {
         case let (a?, b?): limit = min(a, b)
@@ -158,7 +181,7 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
         }
         let sampler = self
         return try StreamingLoader(threads: threads, capacity: capacity, count: limit) { index in
-            try sampler.metaBatch(at: index)
+            try sampler.metaBatch(at: index, pool: pool)
         }
     }
 }

@@ -66,6 +66,29 @@ struct SamplerTests {
         #expect(firsts.contains { $0[0] != $0.min() })
     }
 
+    @Test("recycled buffers give identical batches and never overwrite a batch still held", .enabled(if: Support.hasOmniglot))
+    func bufferPool() throws {
+        let sampler = try EpisodeSampler(dataset: Self.testSet(),
+                                         config: EpisodeConfig(ways: 5, shots: 2, queries: 3, metaBatchSize: 3), seed: 11)
+        let pool = FloatBufferPool(maxBuffers: 4)
+        let loader = try sampler.makeLoader(threads: 2, capacity: 2, count: 8, pool: pool)
+        var kept: [MetaBatch] = []
+        var index = 0
+        while let batch = try loader.next() {
+            #expect(batch == (try sampler.metaBatch(at: index)))
+            if index % 2 == 0 {
+                kept.append(batch)  // still held: its buffers must not be reused in place
+                batch.recycle(into: pool)
+            } else {
+                batch.recycle(into: pool)
+            }
+            index += 1
+        }
+        #expect(index == 8)
+        for held in kept { #expect(held == (try sampler.metaBatch(at: held.index))) }
+        #expect(pool.count <= 4)
+    }
+
     @Test("sinusoid tasks: reproducible, within ranges, y = A sin(x - phase)")
     func sinusoid() throws {
         let gen = try SinusoidTaskGenerator(shots: 10, queries: 7, metaBatchSize: 5, seed: 99)
