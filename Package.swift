@@ -12,11 +12,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CLLVM", pkgConfig: "cllvm", providers: [.apt(["llvm-19-dev"])]),
         .target(name: "JIT", dependencies: ["CLLVM"]),
         .target(name: "MetaIR"),
+        .systemLibrary(name: "CMetaZlib", path: "Sources/CMetaZlib"),
+        .target(
+            name: "EpisodeData",
+            dependencies: ["CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
@@ -26,11 +31,12 @@ let package = Package(
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "JITTests", dependencies: ["JIT"]),
+        .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData"]),
         .testTarget(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs"]),
