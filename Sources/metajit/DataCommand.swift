@@ -1,0 +1,38 @@
+import ArgumentParser
+import EpisodeData
+import Foundation
+
+/// `metajit data`: what a data set holds and, with `--bench`, how fast the loader serves it.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Describe a data set (Omniglot zips/folders or IDX files); --bench measures the loader.")
+
+    @Argument(help: "Omniglot zip, folder of zips, extracted folder, or IDX folder/file.")
+    var path: String
+
+    @Flag(help: "Measure episodes/s of the streaming loader (Omniglot).")
+    var bench = false
+
+    @Option(help: "Classes per episode.") var ways = 5
+    @Option(help: "Support examples per class.") var shots = 1
+    @Option(help: "Query examples per class.") var queries = 15
+    @Option(name: .customLong("meta-batch"), help: "Episodes per meta-batch.") var metaBatch = 32
+    @Option(help: "Loader threads.") var threads = 2
+    @Option(help: "Seconds to measure.") var seconds = 3.0
+    @Option(help: "Comma-separated alphabets to load (default: all).") var alphabets: String?
+    @Flag(help: "Augment classes with 90/180/270° rotations.") var rotate = false
+
+    func run() throws {
+        let summary = try describeDataset(at: path)
+        print(summary)
+        guard bench else { return }
+        guard summary.kind == .omniglot else {
+            throw ValidationError("--bench needs an Omniglot data set")
+        }
+        let names = alphabets?.split(separator: ",").map(String.init)
+        let config = EpisodeConfig(ways: ways, shots: shots, queries: queries, metaBatchSize: metaBatch)
+        let r = try benchmarkLoader(omniglotPath: path, alphabets: names, rotations: rotate ? [0, 90, 180, 270] : [0],
+                                    config: config, threads: threads, seconds: seconds)
+        print(r)
+    }
+}
