@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs"]),
-        .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "Graphs"]),
+        .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs"]),
     ]
 )

@@ -1,4 +1,5 @@
 import GraphDSL
+import MetaLearning
 import MetaIR
 
 /// Traces `body` into a verified graph.

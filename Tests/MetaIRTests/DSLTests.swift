@@ -1,6 +1,7 @@
 import Foundation
 import GraphDSL
 import Graphs
+import MetaLearning
 import Interpreter
 import MetaIR
 import Testing
@@ -48,7 +49,7 @@ import Testing
         } catch let e as DSLError {
             #expect(e.op == "conv2d")
             #expect(e.scope == "block1")
-            #expect(e.location?.file == "Graphs/Models.swift")
+            #expect(e.location?.file == "MetaLearning/Models.swift")
             #expect(e.message.contains("input has 3 channels but the filter expects 1"))
         }
     }
