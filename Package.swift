@@ -27,11 +27,12 @@ let package = Package(
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
         .target(name: "Passes", dependencies: ["MetaIR"]),
         .target(name: "MetaLearning", dependencies: ["Autodiff", "GraphDSL", "MetaIR"]),
+        .target(name: "Runtime", dependencies: ["MetaIR", "Interpreter", "Passes", "JIT", "EpisodeData"]),
         .target(name: "Graphs", dependencies: ["MetaLearning", "Autodiff", "GraphDSL", "MetaIR"], path: "Graphs"),
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -171,7 +171,7 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
     ///
     /// With a `pool`, batch buffers are taken from it; give them back with
     /// ``MetaBatch/recycle(into:)`` after use to avoid fresh allocations.
-    public func makeLoader(threads: Int = 2, capacity: Int = 4, count: Int? = nil,
+    public func makeLoader(threads: Int = 2, capacity: Int = 4, count: Int? = nil, start: Int = 0,
                            pool: FloatBufferPool? = nil) throws -> StreamingLoader<MetaBatch> {
         let limit: Int?
         switch (metaBatchCount, count) {
@@ -180,7 +180,7 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
         case let (nil, b): limit = b
         }
         let sampler = self
-        return try StreamingLoader(threads: threads, capacity: capacity, count: limit) { index in
+        return try StreamingLoader(threads: threads, capacity: capacity, count: limit, start: start) { index in
             try sampler.metaBatch(at: index, pool: pool)
         }
     }

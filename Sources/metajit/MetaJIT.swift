@@ -9,7 +9,7 @@ struct MetaJIT: ParsableCommand {
         discussion: """
             Graphs are named definitions from Graphs/ (see `metajit list`) or text IR files (*.mjir).
             """,
-        subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self])
+        subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self])
 }
 
 /// Options shared by commands that load a graph.

@@ -1,0 +1,118 @@
+import Foundation
+import MetaIR
+
+/// Errors reading or writing checkpoints.
+public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// The file.
+    public var path: String
+    /// What was wrong.
+    public var message: String
+
+    /// Creates an error.
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    /// `path: message`.
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Reads and writes the safetensors format (8-byte little-endian header length, JSON header
+/// with `dtype`/`shape`/`data_offsets` per tensor and a `__metadata__` string map, then the raw
+/// little-endian data), so checkpoints open in PyTorch, JAX and HF tooling.
+public enum SafeTensors {
+    /// Serialises `tensors` (written in name order) with string `metadata`.
+    public static func encode(_ tensors: [String: (shape: Shape, values: [Float])], metadata: [String: String]) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for n in names {
+            guard let t = tensors[n] else { continue }
+            let bytes = t.values.count * 4
+            header[n] = ["dtype": "F32", "shape": t.shape.dims, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces so data is 8-aligned
+        var out = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        for n in names {
+            guard let t = tensors[n] else { continue }
+            t.values.withUnsafeBufferPointer { buf in
+                out.append(contentsOf: UnsafeRawBufferPointer(buf))  // x86-64 and arm64 are little-endian
+            }
+        }
+        return out
+    }
+
+    /// Parses a safetensors file's bytes; every length and offset is validated.
+    public static func decode(_ data: Data, path: String) throws -> (tensors: [String: (shape: Shape, values: [Float])], metadata: [String: String]) {
+        func fail(_ m: String) -> CheckpointError { CheckpointError(path: path, message: m) }
+        guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, no header") }
+        let headerLength = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        guard headerLength > 0, headerLength <= data.count - 8 else {
+            throw fail("truncated or corrupt: header of \(headerLength) bytes in a \(data.count)-byte file")
+        }
+        let headerData = data.subdata(in: 8..<(8 + headerLength))
+        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw fail("corrupt: header is not a JSON object")
+        }
+        let body = data.subdata(in: (8 + headerLength)..<data.count)
+        var tensors: [String: (shape: Shape, values: [Float])] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                metadata = (value as? [String: String]) ?? [:]
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw fail("corrupt: bad header entry for \"\(name)\"")
+            }
+            guard dtype == "F32" else { throw fail("tensor \"\(name)\" has dtype \(dtype); only F32 is supported") }
+            let count = shape.reduce(1, *)
+            guard offsets[0] >= 0, offsets[1] == offsets[0] + 4 * count, offsets[1] <= body.count else {
+                throw fail("truncated or corrupt: tensor \"\(name)\" needs bytes \(offsets[0])..<\(offsets[1]) of \(body.count)")
+            }
+            var values = [Float](repeating: 0, count: count)
+            values.withUnsafeMutableBytes { dst in
+                body.withUnsafeBytes { src in
+                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offsets[0]..<offsets[1]]))
+                }
+            }
+            tensors[name] = (Shape(shape), values)
+        }
+        return (tensors, metadata)
+    }
+
+    /// Writes `data` to `url` atomically: a temporary file in the same folder, flushed to disk,
+    /// then renamed over the target, so a crash at any moment leaves the old file or the new one.
+    public static func writeAtomically(_ data: Data, to url: URL) throws {
+        let dir = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw CheckpointError(path: tmp.path, message: "cannot create file")
+        }
+        let handle = try FileHandle(forWritingTo: tmp)
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: tmp)
+            throw CheckpointError(path: url.path, message: "write failed: \(error.localizedDescription)")
+        }
+        guard rename(tmp.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: tmp)
+            throw CheckpointError(path: url.path, message: "rename failed (errno \(errno))")
+        }
+        // Make the rename itself durable.
+        let fd = open(dir.path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}

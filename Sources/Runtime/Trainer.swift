@@ -1,0 +1,154 @@
+import Foundation
+import Interpreter
+import MetaIR
+
+/// Why training stopped early.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// The loss or an updated parameter was NaN or infinite.
+    case nonFinite(iteration: Int, what: String, checkpoint: String?)
+    /// The step graph lacks an output the loop needs.
+    case missingOutput(String)
+    /// The data source ran dry.
+    case outOfData(iteration: Int)
+
+    /// Human-readable message.
+    public var description: String {
+        switch self {
+        case .nonFinite(let i, let what, let ckpt):
+            return "training stopped at iteration \(i): \(what) is not finite; "
+                + (ckpt.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet")
+        case .missingOutput(let n): return "the step graph has no output \"\(n)\""
+        case .outOfData(let i): return "the data loader stopped at iteration \(i)"
+        }
+    }
+}
+
+/// Options of the episode loop.
+public struct TrainerOptions {
+    /// Total meta-iterations (including those done before a resume).
+    public var iterations: Int
+    /// Output folder (checkpoint, metrics).
+    public var outputDirectory: URL
+    /// Write a checkpoint every this many iterations (and at the end).
+    public var checkpointEvery: Int
+    /// Evaluate on the validation split every this many iterations (0: never).
+    public var evaluateEvery: Int
+    /// Outer learning rate for an iteration (schedules such as ProtoNet's halving).
+    public var learningRate: @Sendable (Int) -> Double
+    /// Tasks per meta-batch (for episodes/s).
+    public var tasksPerBatch: Int
+    /// Show a progress line on stderr.
+    public var progress: Bool
+
+    /// Creates options.
+    public init(iterations: Int, outputDirectory: URL, checkpointEvery: Int, evaluateEvery: Int,
+                learningRate: @escaping @Sendable (Int) -> Double, tasksPerBatch: Int, progress: Bool = true) {
+        self.iterations = iterations
+        self.outputDirectory = outputDirectory
+        self.checkpointEvery = checkpointEvery
+        self.evaluateEvery = evaluateEvery
+        self.learningRate = learningRate
+        self.tasksPerBatch = tasksPerBatch
+        self.progress = progress
+    }
+}
+
+/// The meta-training episode loop: feed batches to the compiled step, write its `update.*`
+/// outputs back into the parameters, log metrics as JSON lines, evaluate, checkpoint.
+public final class Trainer {
+    /// The checkpoint file name inside the output folder.
+    public static let checkpointName = "checkpoint.safetensors"
+    /// The metrics file name inside the output folder.
+    public static let metricsName = "metrics.jsonl"
+
+    /// Parameters and optimiser state.
+    public private(set) var store: ParameterStore
+    /// Iterations done.
+    public private(set) var iteration: Int
+    private let step: Executable
+    private let options: TrainerOptions
+    private let metadata: [String: String]
+    private var metrics: MetricsLog
+
+    /// Creates a loop; with `resume`, continues from the output folder's checkpoint.
+    public init(step: Executable, store: ParameterStore, options: TrainerOptions,
+                metadata: [String: String], resume: Bool) throws {
+        self.step = step
+        self.options = options
+        self.metadata = metadata
+        var store = store
+        var iteration = 0
+        let ckpt = options.outputDirectory.appendingPathComponent(Self.checkpointName)
+        if resume {
+            let meta = try store.load(from: ckpt)
+            guard let it = meta["iteration"].flatMap(Int.init) else {
+                throw CheckpointError(path: ckpt.path, message: "metadata has no iteration")
+            }
+            iteration = it
+        }
+        self.store = store
+        self.iteration = iteration
+        metrics = try MetricsLog(url: options.outputDirectory.appendingPathComponent(Self.metricsName),
+                                 keepThrough: resume ? iteration : 0)
+    }
+
+    /// Runs until `options.iterations`. `batch(i)` gives iteration `i`'s inputs;
+    /// `evaluate` scores the current parameters on the validation split.
+    public func run(batch: (Int) throws -> [String: HostTensor]?,
+                    evaluate: ((ParameterStore) throws -> EvalResult)?) throws {
+        let bar = ProgressLine(total: options.iterations, enabled: options.progress)
+        let start = Date()
+        let startIteration = iteration
+        var lastCheckpoint: String? = FileManager.default.fileExists(atPath: checkpointURL.path) ? checkpointURL.path : nil
+        while iteration < options.iterations {
+            guard var feeds = try batch(iteration) else { throw TrainingError.outOfData(iteration: iteration) }
+            let lr = options.learningRate(iteration)
+            feeds["lr"] = HostTensor(TensorType(.f32, .scalar), [lr])
+            for (n, v) in store.values { feeds[n] = v }
+            let out = try step.run(feeds)
+            guard let loss = out["loss"]?.scalar else { throw TrainingError.missingOutput("loss") }
+            guard loss.isFinite else {
+                throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
+            }
+            var next = store
+            for (name, value) in out where name.hasPrefix("update.") {
+                let target = String(name.dropFirst("update.".count))
+                guard value.data.allSatisfy(\.isFinite) else {
+                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(target)", checkpoint: lastCheckpoint)
+                }
+                try next.set(target, value)
+            }
+            store = next
+            iteration += 1
+            let elapsed = Date().timeIntervalSince(start)
+            let rate = Double((iteration - startIteration) * options.tasksPerBatch) / max(elapsed, 1e-9)
+            var record: [String: Double] = ["iteration": Double(iteration), "loss": loss, "lr": lr,
+                                            "episodes_per_s": rate, "elapsed_s": elapsed]
+            if let acc = out["accuracy"]?.scalar { record["accuracy"] = acc }
+            if let evaluate, options.evaluateEvery > 0, iteration % options.evaluateEvery == 0 || iteration == options.iterations {
+                let r = try evaluate(store)
+                record["val_accuracy"] = r.accuracy
+                record["val_ci95"] = r.ci95
+                bar.note(String(format: "iteration %d: validation %@", iteration, r.description))
+            }
+            try metrics.append(record)
+            if iteration % options.checkpointEvery == 0 || iteration == options.iterations {
+                try saveCheckpoint()
+                lastCheckpoint = checkpointURL.path
+            }
+            bar.update(iteration: iteration, loss: loss, accuracy: record["accuracy"], episodesPerSecond: rate,
+                       remaining: Double(options.iterations - iteration) * elapsed / Double(iteration - startIteration))
+        }
+        bar.finish()
+    }
+
+    /// The checkpoint path.
+    public var checkpointURL: URL { options.outputDirectory.appendingPathComponent(Self.checkpointName) }
+
+    /// Writes parameters, optimiser state, iteration and run metadata, atomically.
+    public func saveCheckpoint() throws {
+        var meta = metadata
+        meta["iteration"] = String(iteration)
+        try store.save(to: checkpointURL, metadata: meta)
+    }
+}

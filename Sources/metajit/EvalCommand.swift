@@ -1,0 +1,63 @@
+import ArgumentParser
+import EpisodeData
+import Foundation
+import MetaLearning
+import Runtime
+
+/// `metajit eval`: mean held-out accuracy with a 95% confidence interval.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Evaluate a checkpoint on held-out episodes (mean accuracy ± 95% CI).")
+
+    @Argument(help: "A checkpoint file, or the training output folder holding checkpoint.safetensors.")
+    var checkpoint: String
+
+    @Option(help: "Data set (default: the one used in training).") var data: String?
+    @Option(help: "Alphabets to evaluate on (default: the held-out split recorded in training).") var split: String?
+    @Option(help: "Classes per episode (default: as trained).") var ways: Int?
+    @Option(help: "Support examples per class.") var shots: Int?
+    @Option(help: "Query examples per class.") var queries: Int?
+    @Option(help: "Episodes to evaluate.") var episodes: Int = 600
+    @Option(name: .customLong("inner-steps"), help: "Inner steps at test time (default: the recipe's).") var innerSteps: Int?
+    @Option(help: "A fixed episode manifest (JSON) to evaluate instead of sampled episodes.") var manifest: String?
+    @Option(help: "Seed of the sampled test episodes.") var seed: UInt64 = 2024
+    @Option(name: .customLong("meta-batch"), help: "Episodes per compiled evaluation call.") var metaBatch: Int = 5
+    @Option(help: "Execution back end.") var backend: BackendKind = .interp
+
+    func run() throws {
+        var url = URL(fileURLWithPath: checkpoint)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
+            url = url.appendingPathComponent(Trainer.checkpointName)
+        }
+        let meta = try ParameterStore.metadata(of: url)
+        let record = try RunRecord.decode(meta["run"], path: url.path)
+        var c = record.evalStep
+        if let ways { c.ways = ways }
+        if let shots { c.shots = shots }
+        if let queries { c.queries = queries }
+        c.innerSteps = innerSteps ?? record.evalInnerSteps
+        c.metaBatch = max(1, min(metaBatch, episodes))
+        let graph = try StepBuilder.evalStep(c)
+        var store = ParameterStore(specs: graph.parameters, seed: 0)
+        _ = try store.load(from: url)
+        let alphabets = try split.map(DataLocator.split) ?? record.testSplit
+        let dataset = try OmniglotDataset.load(path: data ?? record.data, alphabets: alphabets, rotations: [0])
+        let config = EpisodeConfig(ways: c.ways, shots: c.shots, queries: c.queries, metaBatchSize: c.metaBatch)
+        let sampler = try manifest.map { try EpisodeSampler(dataset: dataset, manifestPath: $0, metaBatchSize: c.metaBatch) }
+            ?? EpisodeSampler(dataset: dataset, config: config, seed: seed)
+        let total = manifest != nil ? min(episodes, (sampler.metaBatchCount ?? 0) * c.metaBatch) : episodes
+        let step = try ProgramFactory.make(graph.graph, backend: backend)
+        let result = try Evaluator.evaluate(step: step, store: store, episodes: total) { i in
+            BatchFeeds.make(try sampler.metaBatch(at: i))
+        }
+        print(result)
+        var json: [String: Any] = [
+            "accuracy": result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
+            "ways": c.ways, "shots": c.shots, "queries": c.queries, "inner_steps": c.innerSteps,
+            "algorithm": c.algorithm.rawValue, "split": alphabets, "seed": seed, "checkpoint": url.path]
+        if let manifest { json["manifest"] = manifest }
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

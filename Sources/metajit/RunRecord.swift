@@ -1,0 +1,80 @@
+import EpisodeData
+import Foundation
+import Interpreter
+import MetaIR
+import MetaLearning
+import Runtime
+
+/// What a training run used, stored in the checkpoint's metadata (`run`), so `metajit eval`
+/// defaults to the same data, split and preprocessing.
+struct RunRecord: Codable {
+    var recipe: String?
+    var evalStep: StepConfig
+    var trainWays: Int
+    var trainQueries: Int
+    var outerLR: Double
+    var halveEvery: Int
+    var evalInnerSteps: Int
+    var data: String
+    var trainSplit: [String]
+    var valSplit: [String]
+    var testSplit: [String]
+    var rotations: [Int]
+    var seed: UInt64
+
+    var trainStep: StepConfig {
+        var c = evalStep
+        c.ways = trainWays
+        c.queries = trainQueries
+        return c
+    }
+
+    func encoded() throws -> String {
+        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+    }
+
+    static func decode(_ text: String?, path: String) throws -> RunRecord {
+        guard let text, let r = try? JSONDecoder().decode(RunRecord.self, from: Data(text.utf8)) else {
+            throw CheckpointError(path: path, message: "checkpoint metadata has no readable \"run\" record")
+        }
+        return r
+    }
+}
+
+/// Finds the bundled Omniglot (`shared/data/omniglot` beside the repository) when no path is given.
+enum DataLocator {
+    static func omniglot(_ explicit: String?) throws -> String {
+        if let explicit { return explicit }
+        if let env = ProcessInfo.processInfo.environment["METAJIT_DATA"] { return env }
+        var roots = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        roots.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent())
+        for root in roots {
+            var dir = root.standardizedFileURL
+            for _ in 0..<8 {
+                let candidate = dir.appendingPathComponent("shared/data/omniglot")
+                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+                let sibling = dir.appendingPathComponent("../shared/data/omniglot").standardizedFileURL
+                if FileManager.default.fileExists(atPath: sibling.path) { return sibling.path }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        throw CheckpointError(path: "shared/data/omniglot", message: "bundled Omniglot not found; pass --data PATH")
+    }
+
+    /// Alphabets from a comma-separated list or a split file.
+    static func split(_ spec: String) throws -> [String] {
+        if FileManager.default.fileExists(atPath: spec) { return try OmniglotSplit.read(path: spec) }
+        return spec.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+/// Turns a meta-batch from the loader into step inputs.
+enum BatchFeeds {
+    static func make(_ b: MetaBatch) -> [String: HostTensor] {
+        func f(_ shape: [Int], _ v: [Float]) -> HostTensor { HostTensor(TensorType(.f32, Shape(shape)), v.map(Double.init)) }
+        func i(_ shape: [Int], _ v: [Int32]) -> HostTensor { HostTensor(TensorType(.i32, Shape(shape)), v.map(Double.init)) }
+        return ["support_x": f(b.supportXShape, b.supportX), "support_y": i(b.supportYShape, b.supportY),
+                "query_x": f([b.batchSize, b.ways * b.queries] + b.imageShape.dims, b.queryX),
+                "query_y": i([b.batchSize, b.ways * b.queries], b.queryY)]
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import EpisodeData
+import Foundation
+import Graphs
+import Interpreter
+import MetaIR
+import MetaLearning
+import Runtime
+
+/// `metajit train`: meta-train a Conv-4 on Omniglot episodes with a compiled step.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Meta-train a model on episodes (MAML family or ProtoNet).",
+        discussion: "Recipes: \(Recipes.all.map(\.name).joined(separator: ", ")). Flags override the recipe.")
+
+    @Argument(help: "A recipe name (see above) or `conv4`.")
+    var recipe: String
+
+    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet") var algorithm: Algorithm?
+    @Option(help: "Omniglot zips or folder (default: the bundled ../shared/data/omniglot).") var data: String?
+    @Option(name: .customLong("train-split"), help: "Comma-separated alphabets or a split file.") var trainSplit: String?
+    @Option(name: .customLong("val-split"), help: "Validation alphabets (default: the test split).") var valSplit: String?
+    @Option(name: .customLong("test-split"), help: "Held-out alphabets.") var testSplit: String?
+    @Option(help: "Classes per task (evaluation).") var ways: Int?
+    @Option(name: .customLong("train-ways"), help: "Classes per task in training (default: --ways; ProtoNet: 60).") var trainWays: Int?
+    @Option(help: "Support examples per class.") var shots: Int?
+    @Option(help: "Query examples per class.") var queries: Int?
+    @Option(name: .customLong("meta-batch"), help: "Tasks per meta-iteration.") var metaBatch: Int?
+    @Option(name: .customLong("inner-steps"), help: "Inner SGD steps.") var innerSteps: Int?
+    @Option(name: .customLong("inner-lr"), help: "Inner learning rate.") var innerLR: Double?
+    @Option(name: .customLong("outer-lr"), help: "Outer (Adam) learning rate.") var outerLR: Double?
+    @Option(help: "Conv-4 filters per block.") var width: Int?
+    @Option(help: "adam|sgd") var optimizer: OuterOptimizer?
+    @Option(help: "Meta-iterations (total, including resumed ones).") var iterations: Int = 1000
+    @Option(help: "Seed for initial weights and episodes.") var seed: UInt64 = 0
+    @Option(help: "Output folder (checkpoint.safetensors, metrics.jsonl).") var out: String
+    @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+    @Option(name: .customLong("checkpoint-every"), help: "Iterations between checkpoints.") var checkpointEvery: Int = 50
+    @Option(name: .customLong("eval-every"), help: "Iterations between validation runs (0: never).") var evalEvery: Int = 100
+    @Option(name: .customLong("eval-episodes"), help: "Validation episodes per run.") var evalEpisodes: Int = 100
+    @Option(help: "Execution back end.") var backend: BackendKind = .interp
+    @Flag(help: "No progress line.") var quiet = false
+
+    func run() throws {
+        let record = try makeRecord()
+        let outDir = URL(fileURLWithPath: out)
+        let trainGraph = try StepBuilder.trainStep(record.trainStep)
+        let step = try ProgramFactory.make(trainGraph.graph, backend: backend)
+        // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
+        let store = ParameterStore(specs: trainGraph.parameters, seed: record.seed)
+        let halve = record.halveEvery, lr0 = record.outerLR
+        let options = TrainerOptions(
+            iterations: iterations, outputDirectory: outDir, checkpointEvery: max(checkpointEvery, 1),
+            evaluateEvery: evalEvery, learningRate: { i in halve > 0 ? lr0 * pow(0.5, Double(i / halve)) : lr0 },
+            tasksPerBatch: record.trainStep.metaBatch, progress: !quiet)
+        let trainer = try Trainer(step: step, store: store, options: options,
+                                  metadata: ["run": try record.encoded(), "format": "metajit-checkpoint-1"], resume: resume)
+
+        let trainData = try OmniglotDataset.load(path: record.data, alphabets: record.trainSplit, rotations: record.rotations)
+        let tc = record.trainStep
+        let sampler = try EpisodeSampler(dataset: trainData, config: EpisodeConfig(
+            ways: tc.ways, shots: tc.shots, queries: tc.queries, metaBatchSize: tc.metaBatch), seed: record.seed)
+        let loader = try sampler.makeLoader(threads: 2, capacity: 4, start: trainer.iteration)
+        defer { loader.stop() }
+        let evaluate = try makeValidation(record)
+        log("training \(record.recipe ?? "conv4") (\(tc.algorithm.rawValue), \(tc.ways)-way \(tc.shots)-shot, meta-batch \(tc.metaBatch)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
+        try trainer.run(batch: { i in
+            guard let b = try loader.next() else { return nil }
+            precondition(b.index == i, "loader out of order")
+            return BatchFeeds.make(b)
+        }, evaluate: evaluate)
+        log("checkpoint: \(trainer.checkpointURL.path)")
+    }
+
+    func makeValidation(_ record: RunRecord) throws -> ((ParameterStore) throws -> EvalResult)? {
+        guard evalEvery > 0 else { return nil }
+        var c = record.evalStep
+        c.innerSteps = record.evalInnerSteps
+        c.metaBatch = min(5, evalEpisodes)
+        let graph = try StepBuilder.evalStep(c)
+        let step = try ProgramFactory.make(graph.graph, backend: backend)
+        let data = try OmniglotDataset.load(path: record.data, alphabets: record.valSplit, rotations: [0])
+        let sampler = try EpisodeSampler(dataset: data, config: EpisodeConfig(
+            ways: c.ways, shots: c.shots, queries: c.queries, metaBatchSize: c.metaBatch), seed: 12345)
+        let names = Set(graph.parameters.map(\.name))
+        let episodes = evalEpisodes
+        return { store in
+            var subset = ParameterStore(specs: graph.parameters, seed: 0)
+            for (n, v) in store.values where names.contains(n) { try subset.set(n, v) }
+            return try Evaluator.evaluate(step: step, store: subset, episodes: episodes) { i in
+                BatchFeeds.make(try sampler.metaBatch(at: i))
+            }
+        }
+    }
+
+    func makeRecord() throws -> RunRecord {
+        let base = Recipes.named(recipe)
+        guard base != nil || recipe == "conv4" else {
+            throw ValidationError("unknown recipe '\(recipe)'; available: conv4, \(Recipes.all.map(\.name).joined(separator: ", "))")
+        }
+        var step = base?.step ?? StepConfig(algorithm: .maml, ways: 5, shots: 1, queries: 15, metaBatch: 32,
+                                            innerSteps: 1, innerLR: 0.4, strided: true)
+        if let algorithm { step.algorithm = algorithm }
+        if let ways { step.ways = ways }
+        if let shots { step.shots = shots }
+        if let queries { step.queries = queries }
+        if let metaBatch { step.metaBatch = metaBatch }
+        if let innerSteps { step.innerSteps = innerSteps }
+        if let innerLR { step.innerLR = innerLR }
+        if let width { step.width = width }
+        if let optimizer { step.optimizer = optimizer }
+        let protonet = step.algorithm == .protonet
+        let testSplit = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest
+        return RunRecord(
+            recipe: base?.name, evalStep: step,
+            trainWays: trainWays ?? (ways != nil && !protonet ? step.ways : base?.trainWays ?? step.ways),
+            trainQueries: queries ?? base?.trainQueries ?? step.queries,
+            outerLR: outerLR ?? base?.outerLR ?? 1e-3, halveEvery: base?.halveEvery ?? 0,
+            evalInnerSteps: innerSteps ?? base?.evalInnerSteps ?? step.innerSteps,
+            data: try DataLocator.omniglot(data),
+            trainSplit: try trainSplit.map(DataLocator.split) ?? OmniglotSplit.metaTrain,
+            valSplit: try valSplit.map(DataLocator.split) ?? testSplit, testSplit: testSplit,
+            rotations: [0, 90, 180, 270], seed: seed)
+    }
+}
+
+func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+extension Algorithm: ExpressibleByArgument {}
+extension OuterOptimizer: ExpressibleByArgument {}
+extension BackendKind: ExpressibleByArgument {}
