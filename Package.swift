@@ -26,8 +26,9 @@ let package = Package(
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
         .target(name: "Passes", dependencies: ["MetaIR"]),
+        .target(name: "Lowering", dependencies: ["Passes", "MetaIR"]),
         .target(name: "MetaLearning", dependencies: ["Autodiff", "GraphDSL", "MetaIR"]),
-        .target(name: "Runtime", dependencies: ["MetaIR", "Interpreter", "Passes", "JIT", "EpisodeData"]),
+        .target(name: "Runtime", dependencies: ["MetaIR", "Interpreter", "Passes", "Lowering", "JIT", "EpisodeData"]),
         .target(name: "Graphs", dependencies: ["MetaLearning", "Autodiff", "GraphDSL", "MetaIR"], path: "Graphs"),
         .executableTarget(
             name: "metajit",
@@ -37,6 +38,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "JITTests", dependencies: ["JIT"]),
+        .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
         .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData"]),
         .testTarget(
             name: "AutodiffTests",

@@ -1,0 +1,193 @@
+import MetaIR
+
+/// Builds the body of one LLVM IR function as text: fresh SSA names, basic blocks, counted
+/// loops with loop-carried values.
+///
+/// Lowering never links LLVM: it writes IR text (opaque pointers, LLVM 19 syntax) that `JIT`
+/// parses. Names from `fresh` are unique within one builder, so nested emitters (a dense
+/// kernel and its fused epilogue) can share one function body.
+public final class LLVMText {
+    /// The function body's lines, in order (labels included).
+    public private(set) var lines: [String] = []
+    /// The label of the block instructions are currently appended to.
+    public private(set) var currentBlock: String
+    private var counter = 0
+
+    /// Starts a body whose first block is `entry`.
+    public init(entry: String = "entry") {
+        currentBlock = entry
+        lines.append("\(entry):")
+    }
+
+    /// A fresh SSA value name such as `%v12`.
+    public func fresh(_ hint: String = "v") -> String {
+        counter += 1
+        return "%\(hint)\(counter)"
+    }
+
+    /// A fresh block label (without the `%`).
+    public func freshLabel(_ hint: String) -> String {
+        counter += 1
+        return "\(hint)\(counter)"
+    }
+
+    /// Appends one instruction.
+    public func emit(_ line: String) {
+        lines.append("  " + line)
+    }
+
+    /// Emits `name = rhs` with a fresh name and returns the name.
+    @discardableResult
+    public func value(_ rhs: String, hint: String = "v") -> String {
+        let v = fresh(hint)
+        emit("\(v) = \(rhs)")
+        return v
+    }
+
+    /// Starts a new block (the previous one must have ended with a terminator).
+    public func startBlock(_ label: String) {
+        lines.append("\(label):")
+        currentBlock = label
+    }
+
+    /// A counted loop `for i in from..<to` (i64, step `step`), with loop-carried values:
+    /// `carried` gives each one's LLVM type and initial value, `body` gets the induction
+    /// variable and the carried values and returns their next values. Returns the carried
+    /// values after the loop.
+    @discardableResult
+    public func loop(from: String, to: String, step: Int = 1, carried: [(type: String, initial: String)] = [],
+                     hint: String = "i", _ body: (String, [String]) throws -> [String]) rethrows -> [String] {
+        let pre = currentBlock
+        let header = freshLabel("\(hint).h"), bodyLabel = freshLabel("\(hint).b")
+        let exit = freshLabel("\(hint).e")
+        let i = fresh(hint), next = fresh("\(hint).n")
+        let phis = carried.map { _ in fresh("acc") }
+        emit("br label %\(header)")
+        startBlock(header)
+        // The latch label is known only after the body: the phi's incoming block is patched.
+        let latchPlaceholder = "@@LATCH\(counter)@@"
+        let nextPlaceholders = carried.indices.map { "@@NEXT\(counter)_\($0)@@" }
+        emit("\(i) = phi i64 [ \(from), %\(pre) ], [ \(next), %\(latchPlaceholder) ]")
+        for (k, c) in carried.enumerated() {
+            emit("\(phis[k]) = phi \(c.type) [ \(c.initial), %\(pre) ], [ \(nextPlaceholders[k]), %\(latchPlaceholder) ]")
+        }
+        let cond = value("icmp slt i64 \(i), \(to)", hint: "c")
+        emit("br i1 \(cond), label %\(bodyLabel), label %\(exit)")
+        startBlock(bodyLabel)
+        let updated = try body(i, phis)
+        precondition(updated.count == carried.count, "loop body returned \(updated.count) values for \(carried.count)")
+        emit("\(next) = add nsw i64 \(i), \(step)")
+        let latch = currentBlock
+        emit("br label %\(header)")
+        startBlock(exit)
+        // Patch the placeholders now that the latch block and next values are known.
+        for idx in lines.indices where lines[idx].contains("@@") {
+            var l = lines[idx].replacingAll(latchPlaceholder, with: latch)
+            for (k, p) in nextPlaceholders.enumerated() { l = l.replacingAll(p, with: updated[k]) }
+            lines[idx] = l
+        }
+        return phis
+    }
+
+    /// `if cond { then }` with no values flowing out.
+    public func ifThen(_ cond: String, _ then: () throws -> Void) rethrows {
+        let t = freshLabel("then"), e = freshLabel("endif")
+        emit("br i1 \(cond), label %\(t), label %\(e)")
+        startBlock(t)
+        try then()
+        emit("br label %\(e)")
+        startBlock(e)
+    }
+
+    /// The body as text.
+    public var text: String { lines.joined(separator: "\n") }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (no Foundation needed).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = self[...]
+        while let r = rest.range(of: target) {
+            out += rest[rest.startIndex..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        out += rest
+        return out
+    }
+}
+
+/// LLVM spellings of MetaIR element types.
+public enum LLVMType {
+    /// The in-memory element type: `float`, `double`, `i32`, or `i8` for `bool` (0 or 1).
+    public static func element(_ d: DType) -> String {
+        switch d {
+        case .f32: return "float"
+        case .f64: return "double"
+        case .i32: return "i32"
+        case .bool: return "i8"
+        }
+    }
+
+    /// A literal of type `d` (floats in LLVM's exact hexadecimal form).
+    public static func literal(_ v: Double, _ d: DType) -> String {
+        switch d {
+        case .f32: return hexFloat(Double(Float(v)))
+        case .f64: return hexFloat(v)
+        case .i32: return "\(Int32(clamping: Int(v.rounded(.towardZero))))"
+        case .bool: return v != 0 ? "1" : "0"
+        }
+    }
+
+    /// LLVM's `0x…` form of a double (exact for every value, including inf and NaN).
+    public static func hexFloat(_ v: Double) -> String {
+        let bits = v.bitPattern
+        let hex = String(bits, radix: 16, uppercase: true)
+        return "0x" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// One complete kernel function in the buffers-plus-range ABI
+/// (`void @name(ptr %buffers, i64 %begin, i64 %end)`, see `JIT.RangeKernelFunction`).
+///
+/// The wrapper loads each buffer pointer from the array and calls an always-inline body whose
+/// pointer parameters carry `noalias`, so LLVM vectorises without runtime alias
+/// checks. The memory planner guarantees that no output buffer overlaps a buffer the same
+/// kernel reads.
+public struct KernelFunctionText {
+    /// Symbol name.
+    public var name: String
+    /// Number of buffer pointers the kernel reads from its array.
+    public var bufferCount: Int
+    /// Body built on the always-inline function: parameters `%p0 … %pN-1` (ptr) and
+    /// `%begin`, `%end` (i64).
+    public var body: LLVMText
+
+    /// Creates a kernel whose body is filled in by the caller.
+    public init(name: String, bufferCount: Int) {
+        self.name = name
+        self.bufferCount = bufferCount
+        body = LLVMText()
+    }
+
+    /// Pointer parameter `i` of the body.
+    public static func pointer(_ i: Int) -> String { "%p\(i)" }
+
+    /// The two functions as IR text (the body must end with `ret void`).
+    public var text: String {
+        let params = (0..<bufferCount).map { "ptr noalias %p\($0)" } + ["i64 %begin", "i64 %end"]
+        var out = "define internal void @\(name).body(\(params.joined(separator: ", "))) alwaysinline nounwind {\n"
+        out += body.text + "\n}\n\n"
+        out += "define void @\(name)(ptr %buffers, i64 %begin, i64 %end) nounwind {\nentry:\n"
+        var args: [String] = []
+        for i in 0..<bufferCount {
+            out += "  %g\(i) = getelementptr ptr, ptr %buffers, i64 \(i)\n  %b\(i) = load ptr, ptr %g\(i), align 8\n"
+            args.append("ptr %b\(i)")
+        }
+        args += ["i64 %begin", "i64 %end"]
+        out += "  call void @\(name).body(\(args.joined(separator: ", ")))\n  ret void\n}\n"
+        return out
+    }
+}
