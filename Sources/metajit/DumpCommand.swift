@@ -3,6 +3,8 @@ import Autodiff
 import Foundation
 import MetaIR
 import Passes
+import Lowering
+import JIT
 
 /// `metajit dump`: print a stage of the compiler for a graph.
 struct DumpCommand: ParsableCommand {
@@ -10,11 +12,14 @@ struct DumpCommand: ParsableCommand {
         commandName: "dump", abstract: "Print a graph at one compiler stage (text IR or Graphviz).",
         discussion: """
             Stages: graph (as traced), grad (graph + gradient outputs grad.<param> of output "loss", \
-            simplified), opt (after the graph-level pass pipeline).
+            simplified), opt (after the graph-level pass pipeline), fused (kernels after fusion and \
+            memory planning), llvm (the module handed to LLVM), llvm-opt (after LLVM's O3), asm (host assembly).
             """)
 
     enum Stage: String, ExpressibleByArgument, CaseIterable {
-        case graph, grad, opt
+        case graph, grad, opt, fused, llvm
+        case llvmOpt = "llvm-opt"
+        case asm
     }
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -41,8 +46,32 @@ struct DumpCommand: ParsableCommand {
     @Flag(help: "Print node counts (before/after simplification) to stderr.")
     var stats = false
 
+    @Option(name: .customLong("dump-after"), help: "Print the graph after this pass of the pipeline (e.g. simplify) and stop.")
+    var dumpAfter: String?
+
+    @Option(name: .customLong("opt-level"), help: "Optimisation level 0 or 3 (also -O0/-O3).")
+    var optLevel: Int = 3
+
     func run() throws {
-        let g = try stageGraph(try source.load().graph)
+        let traced = try source.load().graph
+        if let dumpAfter {
+            var found = false
+            _ = try Pipeline.standard(optLevel: optLevel).run(traced) { name, g in
+                if name == dumpAfter, !found {
+                    found = true
+                    print(Printer.print(g), terminator: "")
+                }
+            }
+            guard found else {
+                throw ValidationError("no pass named '\(dumpAfter)' at -O\(optLevel); passes: \(Pipeline.standard(optLevel: optLevel).passes.map(\.name).joined(separator: ", "))")
+            }
+            return
+        }
+        if [.fused, .llvm, .llvmOpt, .asm].contains(stage) {
+            try printBackEnd(traced)
+            return
+        }
+        let g = try stageGraph(traced)
         switch format {
         case .text: print(Printer.print(g), terminator: "")
         case .dot: print(DotPrinter.print(g), terminator: "")
@@ -62,7 +91,7 @@ struct DumpCommand: ParsableCommand {
             let simplified = try Pipeline(passes: [Simplify()]).run(raw)
             report("grad+simplify", simplified)
             return simplified
-        case .opt:
+        case .opt, .fused, .llvm, .llvmOpt, .asm:
             report("traced", traced)
             let opt = try Pipeline.standard().run(traced)
             report("opt", opt)
@@ -73,5 +102,22 @@ struct DumpCommand: ParsableCommand {
     func report(_ label: String, _ g: Graph) {
         guard stats else { return }
         FileHandle.standardError.write(Data("\(label): \(g.nodes.count) nodes\n".utf8))
+    }
+}
+
+extension DumpCommand {
+    func printBackEnd(_ traced: Graph) throws {
+        let opt = try Pipeline.standard(optLevel: optLevel).run(traced)
+        let program = Fusion(fuse: optLevel > 0).run(opt)
+        if stage == .fused {
+            print(KernelPrinter.print(program, plan: MemoryPlan.plan(program)), terminator: "")
+            return
+        }
+        let lowered = LoweredProgram.lower(program, name: traced.name, tunedDense: optLevel > 0)
+        switch stage {
+        case .llvm: print(lowered.module, terminator: "")
+        case .llvmOpt: print(try LLVMJIT().optimizedIR(irText: lowered.module, name: traced.name, optLevel: optLevel > 0 ? .O3 : .O0), terminator: "")
+        default: print(try LLVMJIT().emitAssembly(irText: lowered.module, name: traced.name, optLevel: optLevel > 0 ? .O3 : .O0), terminator: "")
+        }
     }
 }

@@ -10,6 +10,15 @@ struct MetaJIT: ParsableCommand {
             Graphs are named definitions from Graphs/ (see `metajit list`) or text IR files (*.mjir).
             """,
         subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self])
+
+    /// Accepts compiler-style `-O0`/`-O3` by rewriting them to `--opt-level N` before parsing.
+    static func main() {
+        let args = CommandLine.arguments.dropFirst().flatMap { a -> [String] in
+            if a.count == 3, a.hasPrefix("-O"), let n = Int(a.dropFirst(2)) { return ["--opt-level", "\(n)"] }
+            return [a]
+        }
+        main(Array(args))
+    }
 }
 
 /// Options shared by commands that load a graph.

@@ -1,0 +1,223 @@
+import MetaIR
+import Passes
+
+/// One lowered kernel: its function text (named by a placeholder until the module is
+/// assembled, so identical kernels can share one function) and how to call it.
+public struct LoweredKernel {
+    /// The function with the name `@@KERNEL@@`, plus the declarations it needs.
+    public var text: String
+    /// Intrinsics and libm functions it calls.
+    public var declarations: Set<String>
+    /// Pointer arguments: program buffer and element offset into it, in ABI order.
+    public var arguments: [(buffer: Int, offset: Int)]
+    /// Extent of the range that may be split between threads.
+    public var outerExtent: Int
+    /// Arithmetic work of one call (FLOPs for dense kernels, element operations otherwise).
+    public var work: Int
+}
+
+/// Lowers fused kernels to LLVM IR text.
+public enum KernelLowering {
+    static let placeholder = "@@KERNEL@@"
+
+    /// Lowers kernel `k` of program `p`.
+    public static func lower(_ k: Kernel, in p: KernelProgram, tunedDense: Bool = true) -> LoweredKernel {
+        switch k.body {
+        case .elementwise(let e, let shape):
+            return loop(k, p, expr: e, shape: shape, reduced: 0) { em, b, value, outIndex, args in
+                em.store(value, p.buffers[k.output].dtype, ptr: args, index: outIndex)
+            }
+        case .reduce(let kind, let e, let inShape, let axes):
+            let kept = inShape.indices.filter { !axes.contains($0) }
+            let perm = kept + axes
+            return loop(k, p, expr: IndexSpace.permute(e, perm), shape: perm.map { inShape[$0] }, reduced: axes.count,
+                        reduceKind: kind) { em, b, value, outIndex, args in
+                em.store(value, p.buffers[k.output].dtype, ptr: args, index: outIndex)
+            }
+        case .argmax(let e, let inShape, let axis):
+            let kept = inShape.indices.filter { $0 != axis }
+            return loop(k, p, expr: IndexSpace.permute(e, kept + [axis]), shape: (kept + [axis]).map { inShape[$0] },
+                        reduced: 1, argmax: true) { em, b, value, outIndex, args in
+                em.store(value, .i32, ptr: args, index: outIndex)
+            }
+        case .matmul, .convolution:
+            return dense(k, p, tuned: tunedDense)
+        }
+    }
+
+    /// Maps (operand, view) to an argument: unmasked loads get a pointer pre-advanced by the
+    /// view's offset (so kernels that differ only in where they read share code), masked
+    /// loads the buffer's base with the offset in the code.
+    final class ArgumentTable {
+        var arguments: [(buffer: Int, offset: Int)]
+        let operands: [Int]
+        init(first: [(buffer: Int, offset: Int)], operands: [Int]) {
+            arguments = first
+            self.operands = operands
+        }
+        func pointer(_ operand: Int, _ view: View) -> (ptr: String, offset: Int) {
+            let key = (buffer: operands[operand], offset: view.mask == nil ? view.offset : 0)
+            let i = arguments.firstIndex { $0.buffer == key.buffer && $0.offset == key.offset } ?? {
+                arguments.append(key)
+                return arguments.count - 1
+            }()
+            return (KernelFunctionText.pointer(i), view.mask == nil ? 0 : view.offset)
+        }
+    }
+
+    /// A loop nest over `shape` whose last `reduced` axes are reduced (sum/max) or searched
+    /// (argmax); the rest index the contiguous output.
+    static func loop(_ k: Kernel, _ p: KernelProgram, expr: Expr, shape: [Int], reduced: Int,
+                     reduceKind: ReduceOp = .sum, argmax: Bool = false,
+                     store: (inout ExprEmitter, LLVMText, String, String, String) -> Void) -> LoweredKernel {
+        let keptCount = shape.count - reduced
+        let (e, mshape, groups) = IndexSpace.merge(expr, shape: shape, boundaries: [keptCount])
+        let newKept = groups.prefix { $0.allSatisfy { $0 < keptCount } }.count
+        let kept = Array(mshape.prefix(newKept)), red = Array(mshape.dropFirst(newKept))
+        let table = ArgumentTable(first: [(k.output, 0)], operands: k.operands)
+        var fn = KernelFunctionText(name: placeholder, bufferCount: 0)
+        let b = fn.body
+        var em = ExprEmitter(b: b, index: [], pointer: table.pointer)
+        let outStrides = Shape(kept).strides
+        let dtype = e.dtype
+        let ty = ExprEmitter.reg(dtype)
+
+        func body(_ keptIndex: [String]) {
+            var outIndex = "0"
+            for (a, i) in keptIndex.enumerated() {
+                let t = outStrides[a] == 1 ? i : b.value("mul nsw i64 \(i), \(outStrides[a])")
+                outIndex = outIndex == "0" ? t : b.value("add nsw i64 \(outIndex), \(t)")
+            }
+            if red.isEmpty {
+                em = ExprEmitter(b: b, index: keptIndex, pointer: table.pointer).carrying(em.declarations)
+                let v = em.emit(e)
+                store(&em, b, v, outIndex, "%p0")
+                return
+            }
+            // Reduction: nested loops over the reduced axes carrying the accumulator(s).
+            let initial: [(type: String, initial: String)] = argmax
+                ? [(ty, LLVMType.literal(-.infinity, dtype)), ("i32", "0")]
+                : [(ty, reduceKind == .sum ? LLVMType.literal(0, dtype) : LLVMType.literal(-.infinity, dtype))]
+            var declarations = em.declarations
+            func reduceLoops(_ depth: Int, _ index: [String], _ acc: [String]) -> [String] {
+                if depth == red.count {
+                    var inner = ExprEmitter(b: b, index: index, pointer: table.pointer).carrying(declarations)
+                    let v = inner.emit(e)
+                    declarations = inner.declarations
+                    if argmax {
+                        // First maximum wins: replace only on a strictly greater value.
+                        let better = b.value("fcmp ogt \(ty) \(v), \(acc[0])")
+                        let pos = b.value("trunc i64 \(index[index.count - 1]) to i32")
+                        return [b.value("select i1 \(better), \(ty) \(v), \(ty) \(acc[0])"),
+                                b.value("select i1 \(better), i32 \(pos), i32 \(acc[1])")]
+                    }
+                    if reduceKind == .sum {
+                        // reassoc lets LLVM vectorise the sum (the order differs from the interpreter's
+                        // by rounding only).
+                        let op = dtype.isFloat ? "fadd reassoc" : "add"
+                        return [b.value("\(op) \(ty) \(acc[0]), \(v)")]
+                    }
+                    if dtype.isFloat {
+                        // NaN propagates, as in the interpreter.
+                        let gt = b.value("fcmp ogt \(ty) \(v), \(acc[0])")
+                        let nan = b.value("fcmp uno \(ty) \(v), \(v)")
+                        let take = b.value("or i1 \(gt), \(nan)")
+                        return [b.value("select i1 \(take), \(ty) \(v), \(ty) \(acc[0])")]
+                    }
+                    let gt = b.value("icmp sgt \(ty) \(v), \(acc[0])")
+                    return [b.value("select i1 \(gt), \(ty) \(v), \(ty) \(acc[0])")]
+                }
+                return b.loop(from: "0", to: "\(red[depth])", carried: zip(initial, acc).map { ($0.type, $1) }, hint: "r") { i, c in
+                    reduceLoops(depth + 1, index + [i], c)
+                }
+            }
+            let result = reduceLoops(0, keptIndex, initial.map(\.initial))
+            em = ExprEmitter(b: b, index: keptIndex, pointer: table.pointer).carrying(declarations)
+            store(&em, b, argmax ? result[1] : result[0], outIndex, "%p0")
+        }
+
+        func keptLoops(_ depth: Int, _ index: [String]) {
+            if depth == kept.count { body(index); return }
+            let from = depth == 0 ? "%begin" : "0", to = depth == 0 ? "%end" : "\(kept[depth])"
+            b.loop(from: from, to: to, hint: "i") { i, _ in
+                keptLoops(depth + 1, index + [i])
+                return []
+            }
+        }
+        if kept.isEmpty {
+            // A scalar result: the range is [0, 1).
+            b.loop(from: "%begin", to: "%end", hint: "i") { _, _ in body([]); return [] }
+        } else {
+            keptLoops(0, [])
+        }
+        b.emit("ret void")
+        fn.bufferCount = table.arguments.count
+        let work = max(shape.reduce(1, *), 1) * max(e.cost, 1)
+        return LoweredKernel(text: fn.text, declarations: em.declarations, arguments: table.arguments,
+                             outerExtent: kept.first ?? 1, work: work)
+    }
+
+    static func dense(_ k: Kernel, _ p: KernelProgram, tuned: Bool) -> LoweredKernel {
+        let dense: DenseEmitters = tuned ? .tuned : .naive
+        let offsets = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
+        let table = ArgumentTable(first: [(k.output, 0), (k.operands[0], offsets[0]), (k.operands[1], offsets[1])],
+                                  operands: k.operands)
+        var declarations = Set<String>()
+        func epilogue(_ e: Expr?) -> Epilogue? {
+            guard let e else { return nil }
+            // Loads of the epilogue's operands: their arguments follow the dense kernel's three
+            // pointers; the dense emitter passes pointer names %p3… in that order.
+            return Epilogue(extraBuffers: 0) { b, acc, index, _ in
+                var em = ExprEmitter(b: b, index: index, pointer: table.pointer).carrying(declarations)
+                em.accumulator = acc
+                let v = em.emit(e)
+                declarations = em.declarations
+                return v
+            }
+        }
+        let kernel: DenseKernel
+        switch k.body {
+        case let .matmul(batch, m, kk, n, sa, sb, ta, tb, e):
+            let spec = MatmulSpec(batch: batch, m: m, k: kk, n: n, aBatchStride: sa, bBatchStride: sb,
+                                  transposeA: ta, transposeB: tb)
+            kernel = dense.matmul(spec, placeholder, epilogue(e))
+        case let .convolution(kind, n, c, h, w, o, kh, kw, s, pd, e):
+            let spec = ConvSpec(n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, stride: s, padding: pd)
+            switch kind {
+            case 0: kernel = dense.conv2d(spec, placeholder, epilogue(e))
+            case 1: kernel = dense.conv2dInputGrad(spec, placeholder, epilogue(e))
+            default: kernel = dense.conv2dFilterGrad(spec, placeholder, epilogue(e))
+            }
+        default:
+            preconditionFailure("dense() called on a loop kernel")
+        }
+        var fn = kernel.function
+        fn.bufferCount = table.arguments.count
+        return LoweredKernel(text: fn.text, declarations: declarations, arguments: table.arguments,
+                             outerExtent: kernel.outerExtent, work: kernel.flops)
+    }
+}
+
+extension ExprEmitter {
+    /// The same emitter with `declarations` already recorded.
+    func carrying(_ declarations: Set<String>) -> ExprEmitter {
+        var e = self
+        e.declarations.formUnion(declarations)
+        return e
+    }
+}
+
+/// The two sets of dense-kernel emitters: tuned (`DenseKernels`) and the naive reference.
+struct DenseEmitters {
+    var matmul: (MatmulSpec, String, Epilogue?) -> DenseKernel
+    var conv2d: (ConvSpec, String, Epilogue?) -> DenseKernel
+    var conv2dInputGrad: (ConvSpec, String, Epilogue?) -> DenseKernel
+    var conv2dFilterGrad: (ConvSpec, String, Epilogue?) -> DenseKernel
+
+    static var naive: DenseEmitters { DenseEmitters(
+        matmul: { NaiveDense.matmul($0, name: $1, epilogue: $2) }, conv2d: { NaiveDense.conv2d($0, name: $1, epilogue: $2) },
+        conv2dInputGrad: { NaiveDense.conv2dInputGrad($0, name: $1, epilogue: $2) },
+        conv2dFilterGrad: { NaiveDense.conv2dFilterGrad($0, name: $1, epilogue: $2) }) }
+    // TODO(lead): switch to DenseKernels once it lands.
+    static var tuned: DenseEmitters { naive }
+}

@@ -1,0 +1,168 @@
+/// Straightforward loop nests for the dense ops: the `-O0` reference the tuned
+/// `DenseKernels` are checked against, and code that is obviously correct by reading.
+public enum NaiveDense {
+    static func load(_ b: LLVMText, _ ptr: String, _ index: String) -> String {
+        let p = b.value("getelementptr float, ptr \(ptr), i64 \(index)")
+        return b.value("load float, ptr \(p), align 4")
+    }
+
+    static func store(_ b: LLVMText, _ v: String, _ ptr: String, _ index: String) {
+        let p = b.value("getelementptr float, ptr \(ptr), i64 \(index)")
+        b.emit("store float \(v), ptr \(p), align 4")
+    }
+
+    /// `i·a + j·c + …` as i64 IR.
+    static func affine(_ b: LLVMText, _ terms: [(String, Int)], constant: Int = 0) -> String {
+        var acc = "\(constant)"
+        for (v, s) in terms where s != 0 {
+            let t = s == 1 ? v : b.value("mul nsw i64 \(v), \(s)")
+            acc = acc == "0" ? t : b.value("add nsw i64 \(acc), \(t)")
+        }
+        return acc
+    }
+
+    /// Batched matmul; the range covers `batch·m` rows.
+    public static func matmul(_ s: MatmulSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let b = fn.body
+        b.loop(from: "%begin", to: "%end", hint: "row") { row, _ in
+            let bi = b.value("udiv i64 \(row), \(s.m)"), i = b.value("urem i64 \(row), \(s.m)")
+            b.loop(from: "0", to: "\(s.n)", hint: "j") { j, _ in
+                let acc = b.loop(from: "0", to: "\(s.k)", carried: [("float", "0.0")], hint: "k") { k, c in
+                    let ai = affine(b, [(bi, s.aBatchStride), (i, s.transposeA ? 1 : s.k), (k, s.transposeA ? s.m : 1)])
+                    let bj = affine(b, [(bi, s.bBatchStride), (k, s.transposeB ? 1 : s.n), (j, s.transposeB ? s.k : 1)])
+                    let x = load(b, "%p1", ai), y = load(b, "%p2", bj)
+                    let prod = b.value("fmul float \(x), \(y)")
+                    return [b.value("fadd float \(c[0]), \(prod)")]
+                }
+                let v = epilogue.map { $0.emit(b, acc[0], [bi, i, j], []) } ?? acc[0]
+                store(b, v, "%p0", affine(b, [(row, s.n), (j, 1)]))
+                return []
+            }
+            return []
+        }
+        b.emit("ret void")
+        return DenseKernel(function: fn, outerExtent: s.batch * s.m, flops: s.flops)
+    }
+
+    /// `x[n,c,y,x]` with zero outside the image (`valid` guards the load).
+    static func paddedLoad(_ b: LLVMText, _ ptr: String, _ s: ConvSpec, n: String, c: String, y: String, x: String) -> String {
+        let y0 = b.value("icmp sge i64 \(y), 0"), y1 = b.value("icmp slt i64 \(y), \(s.h)")
+        let x0 = b.value("icmp sge i64 \(x), 0"), x1 = b.value("icmp slt i64 \(x), \(s.w)")
+        let ok = b.value("and i1 \(b.value("and i1 \(y0), \(y1)")), \(b.value("and i1 \(x0), \(x1)"))")
+        let idx = affine(b, [(n, s.c * s.h * s.w), (c, s.h * s.w), (y, s.w), (x, 1)])
+        let safe = b.value("select i1 \(ok), i64 \(idx), i64 0")
+        let v = load(b, ptr, safe)
+        return b.value("select i1 \(ok), float \(v), float 0.0")
+    }
+
+    /// Forward convolution; the range covers `n·o`.
+    public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let b = fn.body
+        b.loop(from: "%begin", to: "%end", hint: "no") { no, _ in
+            let n = b.value("udiv i64 \(no), \(s.o)"), o = b.value("urem i64 \(no), \(s.o)")
+            b.loop(from: "0", to: "\(s.outH)", hint: "oy") { oy, _ in
+                b.loop(from: "0", to: "\(s.outW)", hint: "ox") { ox, _ in
+                    let acc = b.loop(from: "0", to: "\(s.c)", carried: [("float", "0.0")], hint: "c") { c, a0 in
+                        b.loop(from: "0", to: "\(s.kh)", carried: [("float", a0[0])], hint: "u") { u, a1 in
+                            b.loop(from: "0", to: "\(s.kw)", carried: [("float", a1[0])], hint: "v") { v, a2 in
+                                let y = affine(b, [(oy, s.stride), (u, 1)], constant: 0)
+                                let yy = b.value("sub nsw i64 \(y), \(s.padding)")
+                                let x = affine(b, [(ox, s.stride), (v, 1)])
+                                let xx = b.value("sub nsw i64 \(x), \(s.padding)")
+                                let xv = paddedLoad(b, "%p1", s, n: n, c: c, y: yy, x: xx)
+                                let wv = load(b, "%p2", affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
+                                return [b.value("fadd float \(a2[0]), \(b.value("fmul float \(xv), \(wv)"))")]
+                            }
+                        }
+                    }
+                    let r = epilogue.map { $0.emit(b, acc[0], [n, o, oy, ox], []) } ?? acc[0]
+                    store(b, r, "%p0", affine(b, [(no, s.outH * s.outW), (oy, s.outW), (ox, 1)]))
+                    return []
+                }
+                return []
+            }
+            return []
+        }
+        b.emit("ret void")
+        return DenseKernel(function: fn, outerExtent: s.n * s.o, flops: s.flops)
+    }
+
+    /// `dx[n,c,y,x] = Σ_{o,u,v : y = oy·s+u−p, x = ox·s+v−p} dy[n,o,oy,ox]·w[o,c,u,v]`;
+    /// the range covers `n·c`.
+    public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let b = fn.body
+        b.loop(from: "%begin", to: "%end", hint: "nc") { nc, _ in
+            let n = b.value("udiv i64 \(nc), \(s.c)"), c = b.value("urem i64 \(nc), \(s.c)")
+            b.loop(from: "0", to: "\(s.h)", hint: "y") { y, _ in
+                b.loop(from: "0", to: "\(s.w)", hint: "x") { x, _ in
+                    let acc = b.loop(from: "0", to: "\(s.o)", carried: [("float", "0.0")], hint: "o") { o, a0 in
+                        b.loop(from: "0", to: "\(s.kh)", carried: [("float", a0[0])], hint: "u") { u, a1 in
+                            b.loop(from: "0", to: "\(s.kw)", carried: [("float", a1[0])], hint: "v") { v, a2 in
+                                // oy = (y + p − u) / s when divisible and in range.
+                                let ty = b.value("sub nsw i64 \(b.value("add nsw i64 \(y), \(s.padding)")), \(u)")
+                                let tx = b.value("sub nsw i64 \(b.value("add nsw i64 \(x), \(s.padding)")), \(v)")
+                                let oy = b.value("sdiv i64 \(ty), \(s.stride)"), ox = b.value("sdiv i64 \(tx), \(s.stride)")
+                                let ry = b.value("srem i64 \(ty), \(s.stride)"), rx = b.value("srem i64 \(tx), \(s.stride)")
+                                var ok = b.value("icmp sge i64 \(ty), 0")
+                                for cond in ["icmp sge i64 \(tx), 0", "icmp eq i64 \(ry), 0", "icmp eq i64 \(rx), 0",
+                                             "icmp slt i64 \(oy), \(s.outH)", "icmp slt i64 \(ox), \(s.outW)"] {
+                                    ok = b.value("and i1 \(ok), \(b.value(cond))")
+                                }
+                                let di = affine(b, [(n, s.o * s.outH * s.outW), (o, s.outH * s.outW), (oy, s.outW), (ox, 1)])
+                                let safe = b.value("select i1 \(ok), i64 \(di), i64 0")
+                                let dv = load(b, "%p1", safe)
+                                let wv = load(b, "%p2", affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
+                                let prod = b.value("fmul float \(dv), \(wv)")
+                                let term = b.value("select i1 \(ok), float \(prod), float 0.0")
+                                return [b.value("fadd float \(a2[0]), \(term)")]
+                            }
+                        }
+                    }
+                    let r = epilogue.map { $0.emit(b, acc[0], [n, c, y, x], []) } ?? acc[0]
+                    store(b, r, "%p0", affine(b, [(nc, s.h * s.w), (y, s.w), (x, 1)]))
+                    return []
+                }
+                return []
+            }
+            return []
+        }
+        b.emit("ret void")
+        return DenseKernel(function: fn, outerExtent: s.n * s.c, flops: s.flops)
+    }
+
+    /// `dw[o,c,u,v] = Σ_{n,oy,ox} x[n,c,oy·s+u−p,ox·s+v−p]·dy[n,o,oy,ox]`; the range covers `o`.
+    public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let b = fn.body
+        b.loop(from: "%begin", to: "%end", hint: "o") { o, _ in
+            b.loop(from: "0", to: "\(s.c)", hint: "c") { c, _ in
+                b.loop(from: "0", to: "\(s.kh)", hint: "u") { u, _ in
+                    b.loop(from: "0", to: "\(s.kw)", hint: "v") { v, _ in
+                        let acc = b.loop(from: "0", to: "\(s.n)", carried: [("float", "0.0")], hint: "n") { n, a0 in
+                            b.loop(from: "0", to: "\(s.outH)", carried: [("float", a0[0])], hint: "oy") { oy, a1 in
+                                b.loop(from: "0", to: "\(s.outW)", carried: [("float", a1[0])], hint: "ox") { ox, a2 in
+                                    let y = b.value("sub nsw i64 \(affine(b, [(oy, s.stride), (u, 1)])), \(s.padding)")
+                                    let x = b.value("sub nsw i64 \(affine(b, [(ox, s.stride), (v, 1)])), \(s.padding)")
+                                    let xv = paddedLoad(b, "%p1", s, n: n, c: c, y: y, x: x)
+                                    let dv = load(b, "%p2", affine(b, [(n, s.o * s.outH * s.outW), (o, s.outH * s.outW), (oy, s.outW), (ox, 1)]))
+                                    return [b.value("fadd float \(a2[0]), \(b.value("fmul float \(xv), \(dv)"))")]
+                                }
+                            }
+                        }
+                        let r = epilogue.map { $0.emit(b, acc[0], [o, c, u, v], []) } ?? acc[0]
+                        store(b, r, "%p0", affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
+                        return []
+                    }
+                    return []
+                }
+                return []
+            }
+            return []
+        }
+        b.emit("ret void")
+        return DenseKernel(function: fn, outerExtent: s.o, flops: s.flops)
+    }
+}

@@ -1,0 +1,101 @@
+import MetaIR
+
+/// Folds an elementwise kernel into the matmul or convolution that feeds it, when it is that
+/// result's only reader: bias + ReLU (or a batch-norm scale/shift) then run as the dense
+/// kernel's store epilogue and the intermediate buffer disappears.
+enum EpilogueFusion {
+    static func run(_ p: inout KernelProgram) {
+        var readers = [Int](repeating: 0, count: p.buffers.count)
+        for k in p.kernels { for b in k.operandsAllReads { readers[b] += 1 } }
+        for o in p.outputs { readers[o.buffer] += 100 }  // outputs are never folded away
+        var producer: [Int: Int] = [:]
+        for (i, k) in p.kernels.enumerated() { producer[k.output] = i }
+        var removed = Set<Int>()
+        for (ui, u) in p.kernels.enumerated() {
+            guard case .elementwise(let e, _) = u.body else { continue }
+            // Exactly one load of exactly one dense result, read through the identity view.
+            for (slot, c) in u.operands.enumerated() {
+                guard readers[c] == 1, let ci = producer[c], ci < ui, !removed.contains(ci),
+                      p.buffers[c].dtype == .f32, p.buffers[u.output].dtype == .f32,
+                      p.buffers[c].count == p.buffers[u.output].count else { continue }
+                let dense = p.kernels[ci]
+                guard dense.isDenseWithoutEpilogue else { continue }
+                var loadsOfC = 0, identity = true
+                _ = e.mapLeaves { leaf in
+                    if case .load(let o, let v, _) = leaf, o == slot {
+                        loadsOfC += 1
+                        if !(v.isContiguous && v.offset == 0) { identity = false }
+                    }
+                    return leaf
+                }
+                guard loadsOfC == 1, identity else { continue }
+                // Everything else the epilogue reads must exist before the dense kernel runs.
+                let others = u.operands.enumerated().filter { $0.offset != slot }.map(\.element)
+                guard others.allSatisfy({ (producer[$0] ?? -1) < ci }) else { continue }
+                // Epilogue operands come after the dense kernel's two.
+                var remap: [Int: Int] = [:]
+                for k in u.operands.indices where k != slot { remap[k] = 2 + remap.count }
+                // The epilogue runs in the dense kernel's index space: [batch, m, n] for matmul.
+                let space = dense.outputSpace
+                guard let epi = e.mapLeaves({ leaf in
+                    switch leaf {
+                    case .load(let o, let v, let d):
+                        if o == slot { return .accumulator(d) }
+                        guard let moved = v.shape == space ? v : v.reshaped(space) else { return nil }
+                        return .load(operand: remap[o] ?? 0, view: moved, dtype: d)
+                    case .constant: return leaf
+                    default: return nil
+                    }
+                }) else { continue }
+                var fused = dense
+                fused.body = dense.body.withEpilogue(epi)
+                fused.operands = Array(dense.operands.prefix(2)) + others
+                fused.output = u.output
+                fused.nodes = dense.nodes + u.nodes
+                p.kernels[ci] = fused
+                producer[u.output] = ci
+                removed.insert(ui)
+                break
+            }
+        }
+        p.kernels = p.kernels.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    }
+}
+
+extension Kernel {
+    /// Buffers read (dense kernels' operands included).
+    var operandsAllReads: [Int] { operands }
+
+    /// The index space a dense kernel hands its epilogue.
+    var outputSpace: [Int] {
+        switch body {
+        case let .matmul(b, m, _, n, _, _, _, _, _): return [b, m, n]
+        case let .convolution(kind, n, c, h, w, o, kh, kw, s, p, _):
+            switch kind {
+            case 0: return [n, o, (h + 2 * p - kh) / s + 1, (w + 2 * p - kw) / s + 1]
+            case 1: return [n, c, h, w]
+            default: return [o, c, kh, kw]
+            }
+        default: return []
+        }
+    }
+
+    var isDenseWithoutEpilogue: Bool {
+        switch body {
+        case .matmul(_, _, _, _, _, _, _, _, let e), .convolution(_, _, _, _, _, _, _, _, _, _, let e): return e == nil
+        default: return false
+        }
+    }
+}
+
+extension KernelBody {
+    func withEpilogue(_ e: Expr) -> KernelBody {
+        switch self {
+        case let .matmul(b, m, k, n, sa, sb, ta, tb, _):
+            return .matmul(batch: b, m: m, k: k, n: n, aBatchStride: sa, bBatchStride: sb, transposeA: ta, transposeB: tb, epilogue: e)
+        case let .convolution(kind, n, c, h, w, o, kh, kw, s, p, _):
+            return .convolution(kind: kind, n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, stride: s, padding: p, epilogue: e)
+        default: return self
+        }
+    }
+}

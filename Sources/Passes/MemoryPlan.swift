@@ -1,0 +1,66 @@
+import Foundation
+import MetaIR
+
+/// Where every intermediate buffer lives inside one arena, reusing space by liveness.
+///
+/// A buffer is live from the kernel that writes it to the last kernel that reads it (graph
+/// outputs to the end of the call). Offsets are assigned greedily in order of definition,
+/// first fit among the gaps left by buffers already dead, so a long unrolled MAML step needs
+/// about as much memory as its widest point, not the sum of all its values. Inputs and
+/// parameters are not in the arena: they keep their own resident buffers, and the runtime
+/// swaps each parameter with its `update.` output after a step (an in-place update without a
+/// copy).
+public struct MemoryPlan: Sendable {
+    /// Byte offset of each buffer in the arena (`nil` for inputs, parameters, unused buffers).
+    public var offsets: [Int?]
+    /// Arena size in bytes.
+    public var arenaBytes: Int
+    /// Sum of all intermediate buffer sizes, i.e. the arena without reuse.
+    public var unplannedBytes: Int
+
+    /// Alignment of every buffer (a cache line, and the widest vector).
+    public static let alignment = 64
+
+    /// Plans `p`.
+    public static func plan(_ p: KernelProgram) -> MemoryPlan {
+        let n = p.buffers.count
+        var first = [Int](repeating: Int.max, count: n), last = [Int](repeating: -1, count: n)
+        for (i, k) in p.kernels.enumerated() {
+            first[k.output] = min(first[k.output], i)
+            last[k.output] = max(last[k.output], i)
+            for b in k.operands { last[b] = max(last[b], i) }
+        }
+        for o in p.outputs { last[o.buffer] = p.kernels.count }
+        func bytes(_ b: Int) -> Int {
+            let raw = p.buffers[b].count * p.buffers[b].dtype.byteSize
+            return (max(raw, 1) + alignment - 1) / alignment * alignment
+        }
+        var offsets = [Int?](repeating: nil, count: n)
+        // Live allocations sorted by offset: (offset, size, last use).
+        var live: [(offset: Int, size: Int, last: Int)] = []
+        var arena = 0, unplanned = 0
+        let order = (0..<n).filter { p.buffers[$0].role == .intermediate && first[$0] != Int.max }
+            .sorted { first[$0] < first[$1] }
+        for b in order {
+            let start = first[b], size = bytes(b)
+            unplanned += size
+            // Free what died before this buffer is written (a kernel's inputs stay live
+            // during it, so an output never overlaps what the same kernel reads).
+            if ProcessInfo.processInfo.environment["METAJIT_NO_REUSE"] == nil { live.removeAll { $0.last < start } }
+            live.sort { $0.offset < $1.offset }
+            var candidate = 0
+            var placed: Int? = nil
+            var best = Int.max
+            for a in live {
+                let gap = a.offset - candidate
+                if gap >= size, gap < best { best = gap; placed = candidate }
+                candidate = max(candidate, a.offset + a.size)
+            }
+            let offset = placed ?? candidate
+            offsets[b] = offset
+            live.append((offset, size, last[b]))
+            arena = max(arena, offset + size)
+        }
+        return MemoryPlan(offsets: offsets, arenaBytes: arena, unplannedBytes: unplanned)
+    }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import Interpreter
+import JIT
+import Lowering
+import MetaIR
+import Passes
+
+/// Errors feeding or compiling a program.
+public enum ProgramError: Error, CustomStringConvertible, Equatable {
+    /// No value was given for an input or parameter.
+    case missingValue(String)
+    /// A value of the wrong shape or type.
+    case wrongType(name: String, expected: TensorType, got: TensorType)
+    /// A name the program does not have.
+    case unknownName(String)
+
+    /// Human-readable message.
+    public var description: String {
+        switch self {
+        case .missingValue(let n): return "no value fed for \"\(n)\""
+        case .wrongType(let n, let e, let g): return "value for \"\(n)\" has type \(g), the program expects \(e)"
+        case .unknownName(let n): return "the program has no input, parameter or output \"\(n)\""
+        }
+    }
+}
+
+/// Options of a native compile.
+public struct CompileOptions: Sendable {
+    /// 0: no graph passes, no fusion, naive dense kernels, LLVM O0. 3: everything.
+    public var optLevel: Int = 3
+    /// Threads a kernel may be split over (1 or 2 on this machine).
+    public var threads: Int = 2
+    /// Where compiled objects are cached (`nil`: no cache).
+    public var cache: CompileCache? = CompileCache()
+    /// Creates options.
+    public init(optLevel: Int = 3, threads: Int = 2, cache: CompileCache? = CompileCache()) {
+        self.optLevel = optLevel
+        self.threads = threads
+        self.cache = cache
+    }
+}
+
+/// How long each compile stage took.
+public struct CompileReport: Sendable, CustomStringConvertible {
+    /// Graph passes (simplify, …).
+    public var passes: Duration = .zero
+    /// Fusion and memory planning.
+    public var fusion: Duration = .zero
+    /// Lowering to LLVM IR text.
+    public var lowering: Duration = .zero
+    /// LLVM (parse, optimise, code generation, link) or cache load.
+    public var llvm: CompileTimings = CompileTimings()
+    /// Kernels in the schedule.
+    public var kernels = 0
+    /// Distinct functions in the module.
+    public var functions = 0
+    /// Arena bytes after planning, and without reuse.
+    public var arenaBytes = 0, unplannedBytes = 0
+
+    /// One line per stage.
+    public var description: String {
+        func ms(_ d: Duration) -> String { String(format: "%.1f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
+        return """
+            passes \(ms(passes)), fusion+planning \(ms(fusion)), lowering \(ms(lowering)), llvm \(ms(llvm.total)) (\(llvm.cache))
+            \(kernels) kernels, \(functions) distinct functions, arena \(arenaBytes / 1024) KiB (\(unplannedBytes / 1024) KiB without reuse)
+            """
+    }
+}
+
+/// A graph compiled to native code: a schedule of JIT-compiled kernels over one arena.
+///
+/// Inputs and parameters live in resident buffers that the caller fills (`run` copies
+/// `HostTensor` feeds in; `setInput`/`setParameter` write them directly), outputs are read
+/// back after each call. Parameters keep their values between calls, so a training loop
+/// calls `run(applyingUpdates:)` and never copies weights through Swift arrays.
+public final class CompiledProgram: Executable {
+    /// The graph after the pass pipeline.
+    public let graph: Graph
+    /// The fused kernels.
+    public let program: KernelProgram
+    /// The LLVM module and schedule.
+    public let lowered: LoweredProgram
+    /// Buffer placement.
+    public let plan: MemoryPlan
+    /// Compile-stage timings.
+    public let report: CompileReport
+    let module: CompiledModule
+    let functions: [RangeKernelFunction]
+    let arena: UnsafeMutableRawPointer
+    let resident: [Int: UnsafeMutableRawPointer]
+    /// All call arguments, flattened; call `i` starts at `argumentStart[i]`.
+    let argumentTable: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let argumentStart: [Int]
+    let inputBuffers: [String: Int]
+    let parameterBuffers: [String: Int]
+    let outputBuffers: [String: (buffer: Int, type: TensorType)]
+    let pool: WorkerPool?
+    /// Declared type of each input and parameter.
+    public let feedTypes: [String: TensorType]
+    /// Work above which a kernel is split between threads.
+    let splitThreshold = 150_000
+
+    /// Compiles `graph` with `options`.
+    public init(graph g: Graph, options: CompileOptions = CompileOptions(), jit: LLVMJIT? = nil) throws {
+        let clock = ContinuousClock()
+        var report = CompileReport()
+        var t = clock.now
+        graph = try Pipeline.standard(optLevel: options.optLevel).run(g)
+        report.passes = clock.now - t
+        t = clock.now
+        program = Fusion(fuse: options.optLevel > 0).run(graph)
+        plan = MemoryPlan.plan(program)
+        report.fusion = clock.now - t
+        t = clock.now
+        lowered = LoweredProgram.lower(program, name: g.name, tunedDense: options.optLevel > 0)
+        report.lowering = clock.now - t
+        let compiler = try jit ?? LLVMJIT(cache: options.cache)
+        let module = try compiler.compile(module: lowered.module, name: g.name, optLevel: options.optLevel > 0 ? .O3 : .O0)
+        self.module = module
+        report.llvm = module.timings
+        report.kernels = lowered.calls.count
+        report.functions = lowered.functionNames.count
+        report.arenaBytes = plan.arenaBytes
+        report.unplannedBytes = plan.unplannedBytes
+        self.report = report
+        functions = try lowered.functionNames.map { try module.rangeKernel(named: $0) }
+
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
+        self.arena = arena
+        var resident: [Int: UnsafeMutableRawPointer] = [:]
+        var inputs: [String: Int] = [:], params: [String: Int] = [:]
+        for (i, b) in program.buffers.enumerated() {
+            switch b.role {
+            case .input(let n), .parameter(let n):
+                let bytes = max(b.count * b.dtype.byteSize, 1)
+                let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: MemoryPlan.alignment)
+                p.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+                resident[i] = p
+                if case .input = b.role { inputs[n] = i } else { params[n] = i }
+            case .intermediate: break
+            }
+        }
+        self.resident = resident
+        inputBuffers = inputs
+        parameterBuffers = params
+        var outs: [String: (Int, TensorType)] = [:]
+        for o in program.outputs { outs[o.name] = (o.buffer, o.type) }
+        outputBuffers = outs
+        var types: [String: TensorType] = [:]
+        let graph = self.graph
+        for (n, i) in graph.inputs + graph.parameters { types[n] = graph.nodes[i].type }
+        feedTypes = types
+
+        let total = lowered.calls.reduce(0) { $0 + $1.arguments.count }
+        argumentTable = .allocate(capacity: max(total, 1))
+        var starts: [Int] = []
+        var cursor = 0
+        let planOffsets = plan.offsets
+        let buffers = program.buffers
+        func base(_ b: Int) -> UnsafeMutableRawPointer {
+            if let r = resident[b] { return r }
+            return arena + (planOffsets[b] ?? 0)
+        }
+        for c in lowered.calls {
+            starts.append(cursor)
+            for a in c.arguments {
+                let size = buffers[a.buffer].dtype.byteSize
+                argumentTable[cursor] = base(a.buffer) + a.offset * size
+                cursor += 1
+            }
+        }
+        argumentStart = starts
+        pool = options.threads > 1 ? WorkerPool() : nil
+    }
+
+    deinit {
+        pool?.shutdown()
+        arena.deallocate()
+        for p in resident.values { p.deallocate() }
+        argumentTable.deallocate()
+    }
+
+    func pointer(_ buffer: Int) -> UnsafeMutableRawPointer {
+        resident[buffer] ?? arena + (plan.offsets[buffer] ?? 0)
+    }
+
+    /// Runs every kernel once.
+    public func execute() {
+        withExtendedLifetime(module) {
+            for (i, c) in lowered.calls.enumerated() {
+                let f = functions[c.function]
+                let args = argumentTable + argumentStart[i]
+                let n = Int64(c.outerExtent)
+                if let pool, c.work >= splitThreshold, n >= 2 {
+                    let mid = n / 2
+                    pool.run(f, args, mid, n) { f(args, 0, mid) }
+                } else {
+                    f(args, 0, n)
+                }
+            }
+        }
+    }
+
+    /// Writes an input or parameter from `HostTensor` values (converted to its element type).
+    public func set(_ name: String, _ value: HostTensor) throws {
+        guard let b = inputBuffers[name] ?? parameterBuffers[name] else { throw ProgramError.unknownName(name) }
+        let info = program.buffers[b]
+        guard value.shape.count == info.count else {
+            throw ProgramError.wrongType(name: name, expected: TensorType(info.dtype, value.shape), got: value.type)
+        }
+        let p = pointer(b)
+        switch info.dtype {
+        case .f32:
+            let f = p.assumingMemoryBound(to: Float.self)
+            for (i, v) in value.data.enumerated() { f[i] = Float(v) }
+        case .f64:
+            let f = p.assumingMemoryBound(to: Double.self)
+            for (i, v) in value.data.enumerated() { f[i] = v }
+        case .i32:
+            let f = p.assumingMemoryBound(to: Int32.self)
+            for (i, v) in value.data.enumerated() { f[i] = Int32(clamping: Int(v)) }
+        case .bool:
+            let f = p.assumingMemoryBound(to: UInt8.self)
+            for (i, v) in value.data.enumerated() { f[i] = v != 0 ? 1 : 0 }
+        }
+    }
+
+    /// Copies `values` into an `f32` input or parameter.
+    public func set(_ name: String, floats values: UnsafeBufferPointer<Float>) throws {
+        guard let b = inputBuffers[name] ?? parameterBuffers[name] else { throw ProgramError.unknownName(name) }
+        guard program.buffers[b].dtype == .f32, values.count == program.buffers[b].count else {
+            throw ProgramError.wrongType(name: name, expected: TensorType(program.buffers[b].dtype, [program.buffers[b].count]),
+                                         got: TensorType(.f32, [values.count]))
+        }
+        if let base = values.baseAddress { pointer(b).copyMemory(from: base, byteCount: values.count * 4) }
+    }
+
+    /// Copies `values` into an `i32` input.
+    public func set(_ name: String, int32s values: UnsafeBufferPointer<Int32>) throws {
+        guard let b = inputBuffers[name] ?? parameterBuffers[name] else { throw ProgramError.unknownName(name) }
+        guard program.buffers[b].dtype == .i32, values.count == program.buffers[b].count else {
+            throw ProgramError.wrongType(name: name, expected: TensorType(program.buffers[b].dtype, [program.buffers[b].count]),
+                                         got: TensorType(.i32, [values.count]))
+        }
+        if let base = values.baseAddress { pointer(b).copyMemory(from: base, byteCount: values.count * 4) }
+    }
+
+    /// An output (or input/parameter) as a `HostTensor`.
+    public func value(_ name: String) throws -> HostTensor {
+        let b: Int, t: TensorType
+        if let o = outputBuffers[name] {
+            (b, t) = o
+        } else if let i = inputBuffers[name] ?? parameterBuffers[name] {
+            b = i
+            t = TensorType(program.buffers[i].dtype, [program.buffers[i].count])
+        } else {
+            throw ProgramError.unknownName(name)
+        }
+        let p = pointer(b), n = t.shape.count
+        var data = [Double](repeating: 0, count: n)
+        switch program.buffers[b].dtype {
+        case .f32: let f = p.assumingMemoryBound(to: Float.self); for i in 0..<n { data[i] = Double(f[i]) }
+        case .f64: let f = p.assumingMemoryBound(to: Double.self); for i in 0..<n { data[i] = f[i] }
+        case .i32: let f = p.assumingMemoryBound(to: Int32.self); for i in 0..<n { data[i] = Double(f[i]) }
+        case .bool: let f = p.assumingMemoryBound(to: UInt8.self); for i in 0..<n { data[i] = Double(f[i]) }
+        }
+        return HostTensor(t, data)
+    }
+
+    /// The first element of a scalar `f32` output, read without copying the rest.
+    public func scalar(_ name: String) throws -> Double {
+        guard let o = outputBuffers[name] else { throw ProgramError.unknownName(name) }
+        return Double(pointer(o.buffer).assumingMemoryBound(to: Float.self)[0])
+    }
+
+    /// Copies each `update.<name>` output over parameter `name` (the in-place optimiser step).
+    public func applyUpdates() {
+        for (name, b) in parameterBuffers {
+            guard let u = outputBuffers["update.\(name)"] else { continue }
+            let bytes = program.buffers[b].count * program.buffers[b].dtype.byteSize
+            pointer(b).copyMemory(from: pointer(u.buffer), byteCount: bytes)
+        }
+    }
+
+    /// Names of the parameters.
+    public var parameterNames: [String] { parameterBuffers.keys.sorted() }
+
+    /// Feeds every input and parameter, runs, and returns every output.
+    public func run(_ feeds: [String: HostTensor]) throws -> [String: HostTensor] {
+        for (name, b) in inputBuffers.merging(parameterBuffers, uniquingKeysWith: { a, _ in a }) {
+            guard let v = feeds[name] else { throw ProgramError.missingValue(name) }
+            if let expected = feedTypes[name], expected.shape != v.shape {
+                throw ProgramError.wrongType(name: name, expected: expected, got: v.type)
+            }
+            _ = b
+            try set(name, v)
+        }
+        execute()
+        var out: [String: HostTensor] = [:]
+        for name in outputBuffers.keys { out[name] = try value(name) }
+        return out
+    }
+}
