@@ -68,6 +68,15 @@ public enum DenseKernels {
             let off = g.add(g.add(g.mul(bi, s.c * hw), g.mul(c, hw)), g.add(g.mul(ih, s.w), iw))
             return g.guardedLoad(g.bPtr, off, ok)
         }
+        // Line oh of column kk = (c,u,v): x[c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW.
+        g.linePack = LinePack(
+            alongK: false, lineLength: s.outW, count: s.outW, colStride: 1, srcStride: s.stride, srcLength: s.w,
+            offsets: { g, _, kk in ("0", g.sub(g.urem(kk, s.kw), "\(s.padding)")) },
+            line: { g, bi, kk, oh in
+                let c = g.udiv(kk, kk2), u = g.udiv(g.urem(kk, kk2), s.kw)
+                let ih = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
+                return (g.ult(ih, s.h), g.add(g.add(g.mul(bi, s.c * hw), g.mul(c, hw)), g.mul(ih, s.w)))
+            })
         g.index = { g, bi, i, j in [bi, i, g.udiv(j, s.outW), g.urem(j, s.outW)] }
         return g.finish(flops: s.flops)
     }
@@ -99,6 +108,18 @@ public enum DenseKernels {
             let off = g.add(g.add(g.mul(bi, s.o * p), g.mul(o, p)), g.add(g.mul(oy, s.outW), ox))
             return g.guardedLoad(g.bPtr, off, ok)
         }
+        // Line y of row kk = (o,u,v): x = ox·s+v−p takes dy[o, (y+p−u)/s, ox].
+        g.linePack = LinePack(
+            alongK: false, lineLength: s.w, count: s.outW, colStride: s.stride, srcStride: 1, srcLength: s.outW,
+            offsets: { g, _, kk in (g.sub(g.urem(kk, s.kw), "\(s.padding)"), "0") },
+            line: { g, bi, kk, y in
+                let o = g.udiv(kk, kk2), u = g.udiv(g.urem(kk, kk2), s.kw)
+                let ty = g.sub(g.add(y, "\(s.padding)"), u)
+                var ok = g.ult(ty, s.outH * s.stride)
+                if s.stride > 1 { ok = g.and(ok, g.isZero(g.urem(ty, s.stride))) }
+                let oy = g.udiv(ty, s.stride)
+                return (ok, g.add(g.add(g.mul(bi, s.o * p), g.mul(o, p)), g.mul(oy, s.outW)))
+            })
         g.index = { g, bi, i, j in [bi, i, g.udiv(j, s.w), g.urem(j, s.w)] }
         return g.finish(flops: s.flops)
     }
@@ -131,9 +152,40 @@ public enum DenseKernels {
             let off = g.add(g.add(g.mul(img, s.c * hw), g.mul(c, hw)), g.add(g.mul(ih, s.w), iw))
             return g.guardedLoad(g.bPtr, off, ok)
         }
+        // Along k: line (n, oh) of column j = (c,u,v) is x[n, c, oh·s+u−p, ow·s+v−p], ow in 0..<outW.
+        g.linePack = LinePack(
+            alongK: true, lineLength: s.outW, count: s.outW, colStride: 1, srcStride: s.stride, srcLength: s.w,
+            offsets: { g, _, j in ("0", g.sub(g.urem(j, s.kw), "\(s.padding)")) },
+            line: { g, _, j, line in
+                let img = g.udiv(line, s.outH), oh = g.urem(line, s.outH)
+                let c = g.udiv(j, kk2), u = g.udiv(g.urem(j, kk2), s.kw)
+                let ih = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
+                return (g.ult(ih, s.h), g.add(g.add(g.mul(img, s.c * hw), g.mul(c, hw)), g.mul(ih, s.w)))
+            })
         g.index = { g, _, i, j in [i, g.udiv(j, kk2), g.udiv(g.urem(j, kk2), s.kw), g.urem(j, s.kw)] }
         return g.finish(flops: s.flops)
     }
+}
+
+/// How a convolution's B operand is packed without per-element index arithmetic.
+///
+/// The packed axis (the columns j, or the rows k when `alongK`) is cut into lines of
+/// `lineLength` positions; with the other index fixed, position `colStride·t + cOff` of a line
+/// holds `source[base + srcStride·t + sOff]` for the `t` in `0 ..< count` whose position lies
+/// in the line and whose `srcStride·t + sOff` lies in `0 ..< srcLength` (and the line is
+/// valid); every other position is zero. So each line is one strided copy plus zero fill,
+/// which LLVM vectorises, with only per-line divisions.
+struct LinePack {
+    var alongK: Bool
+    var lineLength: Int
+    var count: Int
+    var colStride: Int
+    var srcStride: Int
+    var srcLength: Int
+    /// (emitter, batch, fixed index) → (cOff, sOff).
+    var offsets: (DenseGemmEmitter, String, String) -> (String, String)
+    /// (emitter, batch, fixed index, line) → (line is valid: i1, source base offset).
+    var line: (DenseGemmEmitter, String, String, String) -> (String, String)
 }
 
 /// Emits one register-tiled GEMM into a kernel body (see `DenseKernels`).
@@ -165,10 +217,14 @@ final class DenseGemmEmitter {
     /// The epilogue's multi-index of C[b][i, j].
     var index: (DenseGemmEmitter, String, String, String) -> [String] = { _, b, i, j in [b, i, j] }
 
+    /// B packed line by line from contiguous source rows (the convolutions), instead of
+    /// element by element through `bElement`.
+    var linePack: LinePack?
+
     private var scratch = ""
     static let vector = "<16 x float>"
-    /// Floats of packed-B scratch (48 KiB).
-    static let scratchFloats = 12288
+    /// Floats of packed-B scratch (32 KiB: leaves room in L1 for A and C).
+    static let scratchFloats = 8192
 
     /// Register tile for an `m×n` product: `nv` vectors of 16 columns × `mr` rows.
     static func tile(m: Int, n: Int) -> (mr: Int, nv: Int) {
@@ -235,6 +291,11 @@ final class DenseGemmEmitter {
     func sdiv(_ x: String, _ c: Int) -> String {
         if c == 1 { return x }
         return b.value("sdiv i64 \(x), \(c)")
+    }
+    /// ⌈x / c⌉ for x ≥ 0; for x < 0 some value ≤ 0 (callers clamp at 0).
+    func ceilDiv(_ x: String, _ c: Int) -> String {
+        if c == 1 { return x }
+        return sdiv(add(x, "\(c - 1)"), c)
     }
     func smin(_ x: String, _ y: String) -> String {
         let c = b.value("icmp slt i64 \(x), \(y)")
@@ -381,12 +442,16 @@ final class DenseGemmEmitter {
     /// zero padding the columns up to `nvp·16`.
     private func pack(_ bi: String, _ j0: String, _ k0: String, _ kEnd: String, _ nvp: Int, _ lastWidth: Int) {
         let width = (nvp - 1) * 16 + lastWidth
+        if let lp = linePack {
+            packLines(lp, bi, j0, k0, kEnd, width)
+        }
         let store = { (kk: String, jj: String, value: String) in
             let row = self.mul(self.sub(kk, k0), self.panelWidth)
             let p = self.gep(self.scratch, self.add(row, jj))
             self.b.emit("store float \(value), ptr \(p), align 4")
         }
-        if packJOuter {
+        if linePack != nil {
+        } else if packJOuter {
             b.loop(from: "0", to: "\(width)", hint: "pj") { jj, _ in
                 b.loop(from: k0, to: kEnd, hint: "pk") { kk, _ in
                     store(kk, jj, bElement(self, bi, kk, add(j0, jj)))
@@ -411,6 +476,58 @@ final class DenseGemmEmitter {
                 }
                 return []
             }
+        }
+    }
+
+    /// `pack` for a `LinePack` B (see there).
+    private func packLines(_ lp: LinePack, _ bi: String, _ j0: String, _ k0: String, _ kEnd: String, _ width: Int) {
+        let pw = panelWidth
+        let (fixedLo, fixedHi) = lp.alongK ? ("0", "\(width)") : (k0, kEnd)
+        let (aLo, aHi) = lp.alongK ? (k0, kEnd) : (j0, add(j0, "\(width)"))
+        let lineLength = lp.lineLength
+        b.loop(from: fixedLo, to: fixedHi, hint: "pf") { fixed, _ in
+            let global = lp.alongK ? add(j0, fixed) : fixed
+            // Scratch offset of packed position a: base + a·step.
+            let step = lp.alongK ? pw : 1
+            let scratchBase = lp.alongK ? sub(fixed, mul(k0, pw)) : sub(mul(sub(fixed, k0), pw), j0)
+            let store = { (a: String, value: String) in
+                let p = self.gep(self.scratch, self.add(scratchBase, self.mul(a, step)))
+                self.b.emit("store float \(value), ptr \(p), align 4")
+            }
+            let (cOff, sOff) = lp.offsets(self, bi, global)
+            let rLo = udiv(aLo, lineLength)
+            let rHi = add(udiv(sub(aHi, "1"), lineLength), "1")
+            b.loop(from: rLo, to: rHi, hint: "pr") { r, _ in
+                let lineStart = mul(r, lineLength)
+                let segLo = sub(smax(aLo, lineStart), lineStart)
+                let segHi = sub(smin(aHi, add(lineStart, "\(lineLength)")), lineStart)
+                let (ok, base) = lp.line(self, bi, global, r)
+                let tLo = smax(smax("0", ceilDiv(sub(segLo, cOff), lp.colStride)), ceilDiv(sub("0", sOff), lp.srcStride))
+                let tHi0 = smin(smin("\(lp.count)", ceilDiv(sub(segHi, cOff), lp.colStride)),
+                                ceilDiv(sub("\(lp.srcLength)", sOff), lp.srcStride))
+                let tHi = smax(b.value("select i1 \(ok), i64 \(tHi0), i64 \(tLo)"), tLo)
+                let zeroFill = { (from: String, to: String) in
+                    self.b.loop(from: from, to: to, hint: "pz") { q, _ in
+                        store(self.add(lineStart, q), "0.0")
+                        return []
+                    }
+                }
+                if lp.colStride == 1 {
+                    let zEnd = smin(add(tLo, cOff), segHi)
+                    zeroFill(segLo, zEnd)
+                    zeroFill(smax(add(tHi, cOff), zEnd), segHi)
+                } else {
+                    zeroFill(segLo, segHi)
+                }
+                b.loop(from: tLo, to: tHi, hint: "pt") { t, _ in
+                    let q = add(mul(t, lp.colStride), cOff)
+                    let x = loadFloat(bPtr, add(base, add(mul(t, lp.srcStride), sOff)))
+                    store(add(lineStart, q), x)
+                    return []
+                }
+                return []
+            }
+            return []
         }
     }
 

@@ -45,17 +45,29 @@ public enum StepBuilder {
         let s = try Parameters(declaring: state, in: b)
         let io = try Inputs(b, c)
         let lr = try b.input("lr", .scalar)
-        let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true)
+        var grads: [String: Tensor] = [:]
+        // The meta-gradient of the mean loss is the mean of per-task gradients. Differentiating
+        // each task's loss right after its forward pass puts that task's backward pass next to
+        // its forward pass in the schedule, so the memory planner frees its activations before
+        // the next task starts: peak memory is one task's, not the whole meta-batch's.
+        let scale = 1.0 / Double(c.metaBatch)
+        let perTask: ((Tensor) throws -> Void)? = c.algorithm == .reptile ? nil : { taskLoss in
+            for (n, g) in zip(p.names, try Autodiff.grad(of: taskLoss, wrt: p.all)) {
+                let part = try g * scale
+                grads[n] = try grads[n].map { try $0 + part } ?? part
+            }
+        }
+        let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true, perTask: perTask)
         b.output("loss", loss)
         b.output("accuracy", acc)
         b.output("task_accuracy", taskAcc)
-        var grads: [String: Tensor] = [:]
         if c.algorithm == .reptile {
             // Reptile's meta-gradient: θ − mean over tasks of the adapted weights φₜ.
             let phi = try reptileTargets(c, params: p, io: io)
-            for n in p.names { grads[n] = try p.tensor(n) - phi[n]! }
-        } else {
-            for (n, g) in zip(p.names, try Autodiff.grad(of: loss, wrt: p.all)) { grads[n] = g }
+            for n in p.names {
+                guard let target = phi[n] else { continue }
+                grads[n] = try p.tensor(n) - target
+            }
         }
         try c.optimizer.update(params: p, grads: grads, state: s, learningRate: lr, builder: b)
         return StepGraph(graph: try b.finish(), parameters: learned + state)
@@ -107,7 +119,8 @@ public enum StepBuilder {
     }
 
     /// Mean loss, mean accuracy and per-task accuracy over the meta-batch.
-    static func forward(_ c: StepConfig, params p: Parameters, io: Inputs, training: Bool) throws -> (Tensor, Tensor, Tensor) {
+    static func forward(_ c: StepConfig, params p: Parameters, io: Inputs, training: Bool,
+                        perTask: ((Tensor) throws -> Void)? = nil) throws -> (Tensor, Tensor, Tensor) {
         let m = model(c)
         let b = io.sx.builder
         var losses: [Tensor] = [], accs: [Tensor] = []
@@ -125,7 +138,9 @@ public enum StepBuilder {
                                                  inner: inner(c, training: training), learnedRates: rates(c, p))
                     logits = try m(qx, adapted)
                 }
-                losses.append(try crossEntropy(logits: logits, labels: qy))
+                let taskLoss = try crossEntropy(logits: logits, labels: qy)
+                try perTask?(taskLoss)
+                losses.append(taskLoss)
                 accs.append(try accuracy(logits: logits, labels: qy).reshaped([1]))
             }
         }

@@ -252,7 +252,7 @@ public final class CompiledProgram: Executable {
             (b, t) = o
         } else if let i = inputBuffers[name] ?? parameterBuffers[name] {
             b = i
-            t = TensorType(program.buffers[i].dtype, [program.buffers[i].count])
+            t = feedTypes[name] ?? TensorType(program.buffers[i].dtype, [program.buffers[i].count])
         } else {
             throw ProgramError.unknownName(name)
         }
@@ -299,5 +299,53 @@ public final class CompiledProgram: Executable {
         var out: [String: HostTensor] = [:]
         for name in outputBuffers.keys { out[name] = try value(name) }
         return out
+    }
+}
+
+/// Time spent in one distinct kernel function over a profiled call.
+public struct KernelProfileEntry: Sendable {
+    /// Function index in the module.
+    public var function: Int
+    /// Calls per step.
+    public var calls: Int
+    /// Seconds per step in this function.
+    public var seconds: Double
+    /// Work per step (FLOPs for dense kernels).
+    public var work: Int
+    /// One representative kernel, as `metajit dump --stage fused` prints it.
+    public var example: String
+}
+
+extension CompiledProgram {
+    /// Runs the schedule once, timing every kernel call; entries sorted by time, largest first.
+    public func profile() -> [KernelProfileEntry] {
+        var seconds = [Double](repeating: 0, count: lowered.functionNames.count)
+        var calls = [Int](repeating: 0, count: seconds.count), work = calls
+        var example = [Int](repeating: -1, count: seconds.count)
+        let clock = ContinuousClock()
+        withExtendedLifetime(module) {
+            for (i, c) in lowered.calls.enumerated() {
+                let f = functions[c.function]
+                let args = argumentTable + argumentStart[i]
+                let n = Int64(c.outerExtent)
+                let t = clock.now
+                if let pool, c.work >= splitThreshold, n >= 2 {
+                    pool.run(f, args, n / 2, n) { f(args, 0, n / 2) }
+                } else {
+                    f(args, 0, n)
+                }
+                let d = clock.now - t
+                seconds[c.function] += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+                calls[c.function] += 1
+                work[c.function] += c.work
+                if example[c.function] < 0 { example[c.function] = c.kernel }
+            }
+        }
+        let lines = KernelPrinter.print(program).split(separator: "\n").filter { $0.hasPrefix("k") }
+        return seconds.indices.map { f in
+            let k = example[f]
+            let text = k >= 0 && k < lines.count ? String(lines[k]) : ""
+            return KernelProfileEntry(function: f, calls: calls[f], seconds: seconds[f], work: work[f], example: text)
+        }.sorted { $0.seconds > $1.seconds }
     }
 }

@@ -35,16 +35,29 @@ public enum Evaluator {
     /// Feeds `batches` (each with `support_x`, ..., tasks on axis 0) through `step` with the
     /// parameters in `store`; collects `task_accuracy` until `episodes` are scored.
     public static func evaluate(step: Executable, store: ParameterStore, episodes: Int,
-                                batches: (Int) throws -> [String: HostTensor]) throws -> EvalResult {
+                                batches: (Int) throws -> [String: FeedValue]) throws -> EvalResult {
         var accuracies: [Double] = [], losses: [Double] = []
         var index = 0
+        let compiled = step as? CompiledProgram
+        if let compiled { for (n, v) in store.values { try compiled.set(n, v) } }
         while accuracies.count < episodes {
-            var feeds = try batches(index)
-            for (n, v) in store.values { feeds[n] = v }
-            let out = try step.run(feeds)
-            guard let acc = out["task_accuracy"] else { throw TrainingError.missingOutput("task_accuracy") }
+            let inputs = try batches(index)
+            let acc: HostTensor, loss: Double?
+            if let compiled {
+                for (n, v) in inputs { try v.write(n, into: compiled) }
+                compiled.execute()
+                acc = try compiled.value("task_accuracy")
+                loss = try? compiled.scalar("loss")
+            } else {
+                var feeds = inputs.mapValues(\.hostTensor)
+                for (n, v) in store.values { feeds[n] = v }
+                let out = try step.run(feeds)
+                guard let a = out["task_accuracy"] else { throw TrainingError.missingOutput("task_accuracy") }
+                acc = a
+                loss = out["loss"]?.scalar
+            }
             accuracies += acc.data.prefix(episodes - accuracies.count)
-            if let l = out["loss"] { losses.append(l.scalar) }
+            if let loss { losses.append(loss) }
             index += 1
         }
         return EvalResult(accuracies: accuracies, losses: losses)

@@ -94,51 +94,87 @@ public final class Trainer {
 
     /// Runs until `options.iterations`. `batch(i)` gives iteration `i`'s inputs;
     /// `evaluate` scores the current parameters on the validation split.
-    public func run(batch: (Int) throws -> [String: HostTensor]?,
+    ///
+    /// A `CompiledProgram` step keeps parameters and optimiser state resident in native
+    /// buffers: inputs are copied straight in, `update.*` outputs are copied over the
+    /// parameters after a finite step, and the store is refreshed only to checkpoint or
+    /// evaluate.
+    public func run(batch: (Int) throws -> [String: FeedValue]?,
                     evaluate: ((ParameterStore) throws -> EvalResult)?) throws {
         let bar = ProgressLine(total: options.iterations, enabled: options.progress)
         let start = Date()
         let startIteration = iteration
         var lastCheckpoint: String? = FileManager.default.fileExists(atPath: checkpointURL.path) ? checkpointURL.path : nil
+        let compiled = step as? CompiledProgram
+        if let compiled { for (n, v) in store.values { try compiled.set(n, v) } }
+        func syncStore() throws {
+            guard let compiled else { return }
+            for s in store.specs { try store.set(s.name, try compiled.value(s.name)) }
+        }
         while iteration < options.iterations {
-            guard var feeds = try batch(iteration) else { throw TrainingError.outOfData(iteration: iteration) }
+            guard let inputs = try batch(iteration) else { throw TrainingError.outOfData(iteration: iteration) }
             let lr = options.learningRate(iteration)
-            feeds["lr"] = HostTensor(TensorType(.f32, .scalar), [lr])
-            for (n, v) in store.values { feeds[n] = v }
-            let out = try step.run(feeds)
-            guard let loss = out["loss"]?.scalar else { throw TrainingError.missingOutput("loss") }
-            guard loss.isFinite else {
-                throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
-            }
-            var next = store
-            for (name, value) in out where name.hasPrefix("update.") {
-                let target = String(name.dropFirst("update.".count))
-                guard value.data.allSatisfy(\.isFinite) else {
-                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(target)", checkpoint: lastCheckpoint)
+            let loss: Double
+            var accuracy: Double? = nil
+            if let compiled {
+                for (n, v) in inputs { try v.write(n, into: compiled) }
+                try compiled.set("lr", HostTensor(TensorType(.f32, .scalar), [lr]))
+                compiled.execute()
+                loss = try compiled.scalar("loss")
+                accuracy = try? compiled.scalar("accuracy")
+                guard loss.isFinite else {
+                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
                 }
-                try next.set(target, value)
+                if let bad = compiled.firstNonFiniteUpdate() {
+                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(bad)", checkpoint: lastCheckpoint)
+                }
+                compiled.applyUpdates()
+            } else {
+                var feeds = inputs.mapValues(\.hostTensor)
+                feeds["lr"] = HostTensor(TensorType(.f32, .scalar), [lr])
+                for (n, v) in store.values { feeds[n] = v }
+                let out = try step.run(feeds)
+                guard let l = out["loss"]?.scalar else { throw TrainingError.missingOutput("loss") }
+                loss = l
+                accuracy = out["accuracy"]?.scalar
+                guard loss.isFinite else {
+                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
+                }
+                var next = store
+                for (name, value) in out where name.hasPrefix("update.") {
+                    let target = String(name.dropFirst("update.".count))
+                    guard value.data.allSatisfy(\.isFinite) else {
+                        throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(target)", checkpoint: lastCheckpoint)
+                    }
+                    try next.set(target, value)
+                }
+                store = next
             }
-            store = next
             iteration += 1
             let elapsed = Date().timeIntervalSince(start)
             let rate = Double((iteration - startIteration) * options.tasksPerBatch) / max(elapsed, 1e-9)
             var record: [String: Double] = ["iteration": Double(iteration), "loss": loss, "lr": lr,
                                             "episodes_per_s": rate, "elapsed_s": elapsed]
-            if let acc = out["accuracy"]?.scalar { record["accuracy"] = acc }
-            if let evaluate, options.evaluateEvery > 0, iteration % options.evaluateEvery == 0 || iteration == options.iterations {
+            if let accuracy { record["accuracy"] = accuracy }
+            let evaluating = evaluate != nil && options.evaluateEvery > 0
+                && (iteration % options.evaluateEvery == 0 || iteration == options.iterations)
+            let checkpointing = iteration % options.checkpointEvery == 0 || iteration == options.iterations
+            if evaluating || checkpointing { try syncStore() }
+            if evaluating, let evaluate {
                 let r = try evaluate(store)
                 record["val_accuracy"] = r.accuracy
                 record["val_ci95"] = r.ci95
                 bar.note(String(format: "iteration %d: validation %@", iteration, r.description))
             }
             try metrics.append(record)
-            if iteration % options.checkpointEvery == 0 || iteration == options.iterations {
+            if checkpointing {
                 try saveCheckpoint()
                 lastCheckpoint = checkpointURL.path
             }
             bar.update(iteration: iteration, loss: loss, accuracy: record["accuracy"], episodesPerSecond: rate,
                        remaining: Double(options.iterations - iteration) * elapsed / Double(iteration - startIteration))
         }
+        try syncStore()
         bar.finish()
     }
 

@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A fixed episode manifest (JSON) to evaluate instead of sampled episodes.") var manifest: String?
     @Option(help: "Seed of the sampled test episodes.") var seed: UInt64 = 2024
     @Option(name: .customLong("meta-batch"), help: "Episodes per compiled evaluation call.") var metaBatch: Int = 5
-    @Option(help: "Execution back end.") var backend: BackendKind = .interp
+    @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
 
     func run() throws {
         var url = URL(fileURLWithPath: checkpoint)

@@ -1,16 +1,17 @@
+import Foundation
+import JIT
 import MetaIR
 import Runtime
 
 /// Makes an executable for a back end.
 enum ProgramFactory {
-    static func make(_ g: Graph, backend: BackendKind) throws -> Executable {
+    static func make(_ g: Graph, backend: BackendKind, optLevel: Int = 3, threads: Int = 2, verbose: Bool = false) throws -> Executable {
         switch backend {
         case .interp: return try InterpretedProgram(graph: g)
-        case .jit: throw BackendUnavailable()
+        case .jit:
+            let p = try CompiledProgram(graph: g, options: CompileOptions(optLevel: optLevel, threads: threads))
+            if verbose { log("compile \(g.name) (-O\(optLevel)): \(p.report)") }
+            return p
         }
     }
-}
-
-struct BackendUnavailable: Error, CustomStringConvertible {
-    var description: String { "the jit back end is not wired into the CLI yet; use --backend interp" }
 }

@@ -70,11 +70,9 @@ enum DataLocator {
 
 /// Turns a meta-batch from the loader into step inputs.
 enum BatchFeeds {
-    static func make(_ b: MetaBatch) -> [String: HostTensor] {
-        func f(_ shape: [Int], _ v: [Float]) -> HostTensor { HostTensor(TensorType(.f32, Shape(shape)), v.map(Double.init)) }
-        func i(_ shape: [Int], _ v: [Int32]) -> HostTensor { HostTensor(TensorType(.i32, Shape(shape)), v.map(Double.init)) }
-        return ["support_x": f(b.supportXShape, b.supportX), "support_y": i(b.supportYShape, b.supportY),
-                "query_x": f([b.batchSize, b.ways * b.queries] + b.imageShape.dims, b.queryX),
-                "query_y": i([b.batchSize, b.ways * b.queries], b.queryY)]
+    static func make(_ b: MetaBatch) -> [String: FeedValue] {
+        ["support_x": .f32(b.supportX, b.supportXShape), "support_y": .i32(b.supportY, b.supportYShape),
+         "query_x": .f32(b.queryX, [b.batchSize, b.ways * b.queries] + b.imageShape.dims),
+         "query_y": .i32(b.queryY, [b.batchSize, b.ways * b.queries])]
     }
 }

@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-every"), help: "Iterations between checkpoints.") var checkpointEvery: Int = 50
     @Option(name: .customLong("eval-every"), help: "Iterations between validation runs (0: never).") var evalEvery: Int = 100
     @Option(name: .customLong("eval-episodes"), help: "Validation episodes per run.") var evalEpisodes: Int = 100
-    @Option(help: "Execution back end.") var backend: BackendKind = .interp
+    @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
