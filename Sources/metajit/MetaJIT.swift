@@ -9,7 +9,7 @@ struct MetaJIT: ParsableCommand {
         discussion: """
             Graphs are named definitions from Graphs/ (see `metajit list`) or text IR files (*.mjir).
             """,
-        subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self])
+        subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self])
 
     /// Accepts compiler-style `-O0`/`-O3` by rewriting them to `--opt-level N` before parsing.
     static func main() {

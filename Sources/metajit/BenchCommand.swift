@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import JIT
+
+/// `metajit bench`: MetaJIT and its peers (JAX, PyTorch) on the same meta-training steps,
+/// in the same run, alternating; results as JSON + Markdown under `Benchmarks/results/`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmark meta-training steps against JAX and PyTorch, side by side.",
+        discussion: """
+            Each measurement runs in its own process (so peak RSS is per workload): MetaJIT as \
+            `metajit bench --single W`, peers as `Benchmarks/peers/peers.py`. Warm-up iterations are \
+            excluded; the first call is reported as compile/trace time. Create the peers' virtualenv \
+            first with `bash Benchmarks/peers/setup.sh`.
+            """)
+
+    @Option(help: "Comma-separated workloads (default: all): \(BenchWorkload.all.map(\.name).joined(separator: ", ")).")
+    var workloads: String?
+    @Option(help: "Warm-up iterations (the first is the compile/trace call).") var warmup = 2
+    @Option(help: "Timed iterations per measurement.") var iterations = 5
+    @Option(help: "Alternating rounds per workload (MetaJIT, then each peer, repeated).") var rounds = 1
+    @Option(help: "Peers: comma-separated torch:eager, torch:compile, jax:map, jax:vmap, or none.")
+    var peers = "torch:eager,torch:compile,jax:vmap,jax:map"
+    @Option(help: "Python of the peers' virtualenv.") var python = "Benchmarks/peers/.venv/bin/python"
+    @Option(help: "Folder for results (JSON + Markdown).") var out = "Benchmarks/results"
+    @Option(help: "Threads (MetaJIT kernels, PyTorch intra-op).") var threads = 2
+    @Flag(help: "Tiny workloads, MetaJIT only unless peers are given: CI's smoke run.") var smoke = false
+    @Flag(name: .customLong("update-readme"), help: "Rewrite the README's benchmark table from the results.")
+    var updateReadme = false
+    @Option(help: "Internal: measure one MetaJIT workload in this process and print its JSON line.")
+    var single: String?
+
+    func run() throws {
+        let catalog = smoke ? BenchWorkload.smoke : BenchWorkload.all
+        if let single {
+            guard let w = catalog.first(where: { $0.name == single }) else {
+                throw ValidationError("unknown workload '\(single)'; available: \(catalog.map(\.name).joined(separator: ", "))")
+            }
+            let m = try w.measure(warmup: warmup, iterations: iterations, threads: threads, seed: 0)
+            let data = try JSONEncoder.sorted.encode(m)
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let names = workloads.map { $0.split(separator: ",").map(String.init) } ?? catalog.map(\.name)
+        for n in names where !catalog.contains(where: { $0.name == n }) {
+            throw ValidationError("unknown workload '\(n)'; available: \(catalog.map(\.name).joined(separator: ", "))")
+        }
+        let peerList = peers == "none" ? [] : peers.split(separator: ",").map(String.init)
+        let havePython = FileManager.default.isExecutableFile(atPath: python)
+        if !peerList.isEmpty && !havePython {
+            log("bench: \(python) not found; run `bash Benchmarks/peers/setup.sh` for the peers (measuring MetaJIT only)")
+        }
+        var report = BenchReport(machine: MachineInfo.current(), iterations: iterations, warmup: warmup, rounds: rounds)
+        if havePython { report.sgemm_peak_gflops = SgemmPeak.measure(python: python) }
+        for name in names {
+            var entry = BenchEntry(workload: name, summary: catalog.first { $0.name == name }?.summary ?? "")
+            for round in 0..<rounds {
+                log("bench: \(name) round \(round + 1)/\(rounds): metajit")
+                if let m = try runMetaJIT(name) { entry.metajit.append(m) }
+                guard havePython else { continue }
+                for p in peerList {
+                    let parts = p.split(separator: ":").map(String.init)
+                    log("bench: \(name) round \(round + 1)/\(rounds): \(p)")
+                    if let r = runPeer(framework: parts[0], variant: parts.count > 1 ? parts[1] : nil, workload: name) {
+                        entry.peers.append(r)
+                    }
+                }
+            }
+            entry.summarise()
+            report.workloads.append(entry)
+            try report.write(to: URL(fileURLWithPath: out), smoke: smoke)  // partial results survive an interrupt
+        }
+        let md = report.markdown()
+        print(md)
+        if updateReadme && !smoke { try ReadmeTable.update(with: report.readmeTable()) }
+    }
+
+    func runMetaJIT(_ name: String) throws -> MetaJITMeasurement? {
+        var args = ["bench", "--single", name, "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)"]
+        if smoke { args.append("--smoke") }
+        guard let line = Subprocess.lastJSONLine(executable: ProcessInfo.processInfo.arguments[0], args) else { return nil }
+        return try? JSONDecoder().decode(MetaJITMeasurement.self, from: Data(line.utf8))
+    }
+
+    func runPeer(framework: String, variant: String?, workload: String) -> PeerMeasurement? {
+        var args = ["Benchmarks/peers/peers.py", "--framework", framework, "--workload", workload,
+                    "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)", "--json"]
+        if let variant { args += ["--variant", variant] }
+        guard let line = Subprocess.lastJSONLine(executable: python, args),
+              let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        return PeerMeasurement(json: obj)
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}
+
+/// Runs a child process, passing its stderr through, and returns its last stdout line that
+/// parses as a JSON object.
+enum Subprocess {
+    static func lastJSONLine(executable: String, _ args: [String], environment: [String: String]? = nil) -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        if let environment { p.environment = environment }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        do { try p.run() } catch {
+            log("bench: cannot start \(executable): \(error)")
+            return nil
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard let line = lines.last(where: { $0.hasPrefix("{") }) else {
+            log("bench: \(executable) \(args.joined(separator: " ")) printed no result (exit \(p.terminationStatus))")
+            return nil
+        }
+        return line
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import JIT
+
+/// A peer's measurement as `peers.py` prints it.
+struct PeerMeasurement: Codable {
+    var framework: String
+    var variant: String
+    var iterations_per_s: Double?
+    var seconds_per_iteration: Double?
+    var compile_s: Double?
+    var peak_rss_bytes: Int?
+    var skipped: Bool
+    var reason: String?
+    var versions: [String: String]
+
+    init(json o: [String: Any]) {
+        framework = o["framework"] as? String ?? "?"
+        variant = o["variant"] as? String ?? "?"
+        iterations_per_s = o["iterations_per_s"] as? Double
+        seconds_per_iteration = o["seconds_per_iteration"] as? Double
+        compile_s = o["compile_s"] as? Double
+        peak_rss_bytes = (o["peak_rss_bytes"] as? NSNumber)?.intValue
+        skipped = o["skipped"] as? Bool ?? false
+        reason = o["reason"] as? String
+        versions = (o["versions"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+    }
+
+    var label: String { "\(framework) \(variant)" }
+}
+
+/// One workload's results: every round of MetaJIT and each peer, and the ratios.
+struct BenchEntry: Codable {
+    var workload: String
+    var summary: String
+    var metajit: [MetaJITMeasurement] = []
+    var peers: [PeerMeasurement] = []
+    /// Best (fastest) round of each.
+    var metajit_iterations_per_s: Double?
+    var jax_iterations_per_s: Double?
+    var torch_iterations_per_s: Double?
+    var best_peer: String?
+    var ratio_vs_jax: Double?
+    var ratio_vs_torch: Double?
+    var ratio_vs_best_peer: Double?
+
+    mutating func summarise() {
+        metajit_iterations_per_s = metajit.map(\.iterations_per_s).max()
+        func best(_ f: String) -> PeerMeasurement? {
+            peers.filter { $0.framework == f && !$0.skipped && $0.iterations_per_s != nil }
+                .max { ($0.iterations_per_s ?? 0) < ($1.iterations_per_s ?? 0) }
+        }
+        jax_iterations_per_s = best("jax")?.iterations_per_s
+        torch_iterations_per_s = best("torch")?.iterations_per_s
+        let top = [best("jax"), best("torch")].compactMap { $0 }.max { ($0.iterations_per_s ?? 0) < ($1.iterations_per_s ?? 0) }
+        best_peer = top?.label
+        if let m = metajit_iterations_per_s {
+            ratio_vs_jax = jax_iterations_per_s.map { m / $0 }
+            ratio_vs_torch = torch_iterations_per_s.map { m / $0 }
+            ratio_vs_best_peer = top?.iterations_per_s.map { m / $0 }
+        }
+    }
+}
+
+/// The machine the numbers were measured on.
+struct MachineInfo: Codable {
+    var cpu: String
+    var cores: Int
+    var memory_gib: Double
+    var llvm: String
+    var llvm_cpu: String
+    var date: String
+
+    static func current() -> MachineInfo {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+        let iso = ISO8601DateFormatter().string(from: Date())
+        return MachineInfo(cpu: model, cores: ProcessInfo.processInfo.activeProcessorCount,
+                           memory_gib: Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30),
+                           llvm: LLVMInfo.version, llvm_cpu: LLVMInfo.hostCPUName, date: iso)
+    }
+}
+
+/// The machine's sgemm rate through NumPy/OpenBLAS, 1 and 2 threads.
+enum SgemmPeak {
+    static func measure(python: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for threads in [1, 2] {
+            var env = ProcessInfo.processInfo.environment
+            // Older OpenBLAS core-type overrides slow a current NumPy: unset for this measurement only.
+            env["OPENBLAS_CORETYPE"] = nil
+            env["OPENBLAS_L2_SIZE"] = nil
+            env["OPENBLAS_NUM_THREADS"] = "\(threads)"
+            env["OMP_NUM_THREADS"] = "\(threads)"
+            let script = """
+                import json, time, numpy as np
+                n = 1024
+                a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
+                a @ b
+                best = 1e9
+                for _ in range(5):
+                    t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)
+                print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
+                """
+            if let line = Subprocess.lastJSONLine(executable: python, ["-c", script], environment: env),
+               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let g = obj["gflops"] as? Double {
+                out["threads_\(threads)"] = g
+            }
+        }
+        return out
+    }
+}
+
+/// Everything one `metajit bench` run measured.
+struct BenchReport: Codable {
+    var machine: MachineInfo
+    var iterations: Int
+    var warmup: Int
+    var rounds: Int
+    var sgemm_peak_gflops: [String: Double] = [:]
+    var workloads: [BenchEntry] = []
+
+    func write(to dir: URL, smoke: Bool) throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let stem = smoke ? "smoke" : "latest"
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try enc.encode(self).write(to: dir.appendingPathComponent("\(stem).json"), options: .atomic)
+        try Data(markdown().utf8).write(to: dir.appendingPathComponent("\(stem).md"), options: .atomic)
+    }
+
+    static func f(_ v: Double?, _ fmt: String = "%.3f") -> String { v.map { String(format: fmt, $0) } ?? "–" }
+
+    /// The README's table.
+    func readmeTable() -> String {
+        var s = "| workload | MetaJIT it/s | PyTorch it/s | JAX it/s | vs PyTorch | vs JAX | vs best peer | MetaJIT first step | MetaJIT peak RSS |\n"
+        s += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        for w in workloads {
+            let m = w.metajit.max { $0.iterations_per_s < $1.iterations_per_s }
+            s += "| \(w.workload) | \(Self.f(w.metajit_iterations_per_s)) | \(Self.f(w.torch_iterations_per_s)) | \(Self.f(w.jax_iterations_per_s)) "
+            s += "| \(Self.f(w.ratio_vs_torch, "%.2f×")) | \(Self.f(w.ratio_vs_jax, "%.2f×")) | \(Self.f(w.ratio_vs_best_peer, "%.2f×")) "
+            s += "| \(Self.f(m?.time_to_first_step_s, "%.1f s")) | \(Self.f(m.map { Double($0.peak_rss_bytes) / Double(1 << 30) }, "%.2f GiB")) |\n"
+        }
+        return s
+    }
+
+    func markdown() -> String {
+        var s = "# MetaJIT benchmark\n\n"
+        s += "Machine: \(machine.cpu), \(machine.cores) cores, \(String(format: "%.0f", machine.memory_gib)) GiB; LLVM \(machine.llvm) (\(machine.llvm_cpu)); \(machine.date).\n"
+        s += "Warm-up \(warmup), timed iterations \(iterations), rounds \(rounds) (best round reported).\n"
+        if !sgemm_peak_gflops.isEmpty {
+            s += "Machine sgemm peak (NumPy/OpenBLAS 1024³): "
+            s += sgemm_peak_gflops.sorted { $0.key < $1.key }.map { "\($0.key.replacingOccurrences(of: "_", with: " ")): \(String(format: "%.1f", $0.value)) GFLOP/s" }.joined(separator: ", ")
+            s += ".\n"
+        }
+        s += "\n" + readmeTable() + "\n"
+        for w in workloads {
+            s += "## \(w.workload)\n\n\(w.summary)\n\n| runner | it/s | s/it | compile/first call | peak RSS |\n| --- | --- | --- | --- | --- |\n"
+            for m in w.metajit {
+                s += "| MetaJIT | \(Self.f(m.iterations_per_s)) | \(Self.f(m.seconds_per_iteration)) | \(Self.f(m.time_to_first_step_s, "%.1f s")) (build \(Self.f(m.build_s, "%.1f")) s, LLVM \(Self.f(m.compile_s, "%.1f")) s\(m.compile_cached ? ", cached" : "")) | \(Self.f(Double(m.peak_rss_bytes) / Double(1 << 30), "%.2f GiB")) |\n"
+            }
+            for p in w.peers {
+                if p.skipped {
+                    s += "| \(p.label) | skipped: \(p.reason ?? "?") | | | |\n"
+                } else {
+                    s += "| \(p.label) | \(Self.f(p.iterations_per_s)) | \(Self.f(p.seconds_per_iteration)) | \(Self.f(p.compile_s, "%.1f s")) | \(Self.f(p.peak_rss_bytes.map { Double($0) / Double(1 << 30) }, "%.2f GiB")) |\n"
+                }
+            }
+            if let m = w.metajit.first {
+                let peak = sgemm_peak_gflops["threads_2"]
+                s += "\nMetaJIT: \(m.kernels) kernels (\(m.distinct_functions) distinct functions), arena \(m.arena_bytes / (1 << 20)) MiB, "
+                s += "\(Self.f(m.step_gflop, "%.2f")) GFLOP per step (dense ops), \(Self.f(m.achieved_gflops, "%.1f")) GFLOP/s achieved"
+                if let peak { s += " (\(String(format: "%.0f", 100 * m.achieved_gflops / peak))% of the 2-thread sgemm peak)" }
+                s += ".\nHottest kernels:\n\n" + m.hottest_kernels.map { "- `\($0)`" }.joined(separator: "\n") + "\n"
+            }
+            s += "\n"
+        }
+        return s
+    }
+}
+
+/// Rewrites the block between `<!-- bench:start -->` and `<!-- bench:end -->` in README.md.
+enum ReadmeTable {
+    static func update(with table: String, path: String = "README.md") throws {
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let a = text.range(of: "<!-- bench:start -->"), let b = text.range(of: "<!-- bench:end -->"), a.upperBound <= b.lowerBound else {
+            log("bench: README.md has no <!-- bench:start --> … <!-- bench:end --> block; not updated")
+            return
+        }
+        text.replaceSubrange(a.upperBound..<b.lowerBound, with: "\n" + table)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Lowering
+import MetaLearning
+import Runtime
+
+/// The benchmark workloads, named as the peer scripts (`Benchmarks/peers/peers.py`) name them.
+struct BenchWorkload {
+    var name: String
+    var summary: String
+    /// The compiled step and how to fill its inputs.
+    var build: () throws -> StepGraph
+    /// Input values (synthetic: uniform images, labels `0..<ways` in class-major order), seeded.
+    var inputs: (StepGraph, UInt64) -> [String: FeedValue]
+
+    static func conv(_ name: String, _ summary: String, _ c: StepConfig) -> BenchWorkload {
+        BenchWorkload(name: name, summary: summary, build: { try StepBuilder.trainStep(c) }) { _, seed in
+            var rng = SplitMix(seed: seed)
+            let t = c.metaBatch, n = c.ways, s = c.imageSize
+            func images(_ count: Int) -> [Float] { (0..<(t * count * s * s)).map { _ in rng.unit() } }
+            func labels(_ per: Int) -> [Int32] { (0..<t).flatMap { _ in (0..<n).flatMap { k in [Int32](repeating: Int32(k), count: per) } } }
+            return ["support_x": .f32(images(n * c.shots), [t, n * c.shots, 1, s, s]),
+                    "support_y": .i32(labels(c.shots), [t, n * c.shots]),
+                    "query_x": .f32(images(n * c.queries), [t, n * c.queries, 1, s, s]),
+                    "query_y": .i32(labels(c.queries), [t, n * c.queries])]
+        }
+    }
+
+    static var all: [BenchWorkload] { [
+        conv("maml-5w1s", "MAML (2nd order) Conv-4 Omniglot 5-way 1-shot 15q, meta-batch 32, 1 inner step",
+             StepConfig(algorithm: .maml, ways: 5, shots: 1, queries: 15, metaBatch: 32, innerSteps: 1, innerLR: 0.4, strided: true)),
+        conv("fomaml-5w1s", "FOMAML Conv-4 Omniglot 5-way 1-shot 15q, meta-batch 32, 1 inner step",
+             StepConfig(algorithm: .fomaml, ways: 5, shots: 1, queries: 15, metaBatch: 32, innerSteps: 1, innerLR: 0.4, strided: true)),
+        conv("maml-20w1s", "MAML (2nd order) Conv-4 Omniglot 20-way 1-shot 15q, meta-batch 16, 5 inner steps",
+             StepConfig(algorithm: .maml, ways: 20, shots: 1, queries: 15, metaBatch: 16, innerSteps: 5, innerLR: 0.1, strided: true)),
+        conv("protonet-20w", "ProtoNet max-pool Conv-4, 20-way 1-shot 15q training episodes",
+             StepConfig(algorithm: .protonet, ways: 20, shots: 1, queries: 15, metaBatch: 1, innerSteps: 0, innerLR: 0, strided: false)),
+        BenchWorkload(name: "maml-sinusoid", summary: "MAML (2nd order) sinusoid MLP 1-40-40-1, 10-shot, meta-batch 25, 1 inner step",
+                      build: { try StepBuilder.sinusoidTrainStep(tasks: 25, shots: 10, queries: 10, steps: 1, innerLR: 0.01) }) { _, seed in
+            var rng = SplitMix(seed: seed)
+            func points(_ n: Int) -> [Float] { (0..<(25 * n)).map { _ in rng.unit() * 10 - 5 } }
+            return ["support_x": .f32(points(10), [25, 10, 1]), "support_y": .f32(points(10), [25, 10, 1]),
+                    "query_x": .f32(points(10), [25, 10, 1]), "query_y": .f32(points(10), [25, 10, 1])]
+        },
+    ] }
+
+    /// Small variants for CI's smoke run (same code paths, seconds not minutes).
+    static var smoke: [BenchWorkload] { [
+        conv("maml-5w1s", "smoke: MAML Conv-4 width 64, 5-way 1-shot, meta-batch 2",
+             StepConfig(algorithm: .maml, ways: 5, shots: 1, queries: 15, metaBatch: 2, innerSteps: 1, innerLR: 0.4, strided: true)),
+        BenchWorkload(name: "maml-sinusoid", summary: "smoke: sinusoid MAML, meta-batch 4",
+                      build: { try StepBuilder.sinusoidTrainStep(tasks: 4) }) { _, seed in
+            var rng = SplitMix(seed: seed)
+            func points() -> [Float] { (0..<40).map { _ in rng.unit() * 10 - 5 } }
+            return ["support_x": .f32(points(), [4, 10, 1]), "support_y": .f32(points(), [4, 10, 1]),
+                    "query_x": .f32(points(), [4, 10, 1]), "query_y": .f32(points(), [4, 10, 1])]
+        },
+    ] }
+}
+
+/// A tiny seeded generator for synthetic benchmark data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
+
+/// Peak resident set size of this process, in bytes (Linux reports KiB).
+func peakRSSBytes() -> Int {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return u.ru_maxrss * 1024
+}
+
+/// One MetaJIT measurement, as JSON.
+struct MetaJITMeasurement: Codable {
+    var workload: String
+    var iterations_per_s: Double
+    var seconds_per_iteration: Double
+    /// From the start of graph construction to the end of the first step.
+    var time_to_first_step_s: Double
+    var build_s: Double
+    var compile_s: Double
+    var compile_cached: Bool
+    var peak_rss_bytes: Int
+    var step_gflop: Double
+    var achieved_gflops: Double
+    var kernels: Int
+    var distinct_functions: Int
+    var arena_bytes: Int
+    var loss_first: Double
+    var loss_last: Double
+    var hottest_kernels: [String]
+}
+
+extension BenchWorkload {
+    /// Builds, compiles and times the step in this process.
+    func measure(warmup: Int, iterations: Int, threads: Int, seed: UInt64) throws -> MetaJITMeasurement {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let step = try build()
+        let built = clock.now
+        let program = try CompiledProgram(graph: step.graph, options: CompileOptions(optLevel: 3, threads: threads))
+        let compiled = clock.now
+        let store = ParameterStore(specs: step.parameters, seed: seed)
+        for (n, v) in store.values { try program.set(n, v) }
+        let feeds = inputs(step, seed)
+        for (n, v) in feeds { try v.write(n, into: program) }
+        try program.set("lr", .init(.init(.f32, .scalar), [1e-3]))
+        func once() throws -> Double {
+            program.execute()
+            program.applyUpdates()
+            return try program.scalar("loss")
+        }
+        let first = try once()
+        let firstDone = clock.now
+        for _ in 1..<max(warmup, 1) { _ = try once() }
+        var last = first
+        let t = clock.now
+        for _ in 0..<iterations { last = try once() }
+        let per = seconds(clock.now - t) / Double(iterations)
+        let flops = program.lowered.calls.filter { c in
+            guard let k = program.program.kernels[safe: c.kernel] else { return false }
+            switch k.body { case .matmul, .convolution: return true; default: return false }
+        }.reduce(0) { $0 + $1.work }
+        let hot = program.profile().prefix(5).map { e in
+            String(format: "%.1f ms x%d (%.1f GFLOP/s) ", e.seconds * 1000, e.calls, Double(e.work) / max(e.seconds, 1e-12) / 1e9)
+                + String(e.example.prefix(160))
+        }
+        return MetaJITMeasurement(
+            workload: name, iterations_per_s: 1 / per, seconds_per_iteration: per,
+            time_to_first_step_s: seconds(firstDone - t0), build_s: seconds(built - t0), compile_s: seconds(compiled - built),
+            compile_cached: program.report.llvm.cacheHit, peak_rss_bytes: peakRSSBytes(),
+            step_gflop: Double(flops) / 1e9, achieved_gflops: Double(flops) / per / 1e9,
+            kernels: program.report.kernels, distinct_functions: program.report.functions, arena_bytes: program.report.arenaBytes,
+            loss_first: first, loss_last: last, hottest_kernels: Array(hot))
+    }
+}
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}
