@@ -218,6 +218,8 @@ struct DenseEmitters {
         matmul: { NaiveDense.matmul($0, name: $1, epilogue: $2) }, conv2d: { NaiveDense.conv2d($0, name: $1, epilogue: $2) },
         conv2dInputGrad: { NaiveDense.conv2dInputGrad($0, name: $1, epilogue: $2) },
         conv2dFilterGrad: { NaiveDense.conv2dFilterGrad($0, name: $1, epilogue: $2) }) }
-    // TODO(lead): switch to DenseKernels once it lands.
-    static var tuned: DenseEmitters { naive }
+    static var tuned: DenseEmitters { DenseEmitters(
+        matmul: { DenseKernels.matmul($0, name: $1, epilogue: $2) }, conv2d: { DenseKernels.conv2d($0, name: $1, epilogue: $2) },
+        conv2dInputGrad: { DenseKernels.conv2dInputGrad($0, name: $1, epilogue: $2) },
+        conv2dFilterGrad: { DenseKernels.conv2dFilterGrad($0, name: $1, epilogue: $2) }) }
 }

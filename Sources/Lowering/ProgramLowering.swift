@@ -27,6 +27,30 @@ public struct LoweredProgram: Sendable {
     public var functionNames: [String]
     /// The schedule, in execution order.
     public var calls: [KernelCall]
+    /// Each function's definition text (final names), for splitting into several modules.
+    public var functionTexts: [String]
+    /// `declare` lines every module needs.
+    public var declarations: [String]
+
+    /// The functions split into `parts` modules of similar size (LLVM compiles each module on
+    /// one thread, so two modules compile in about half the time on two cores). Returns each
+    /// module's text and the indices of the functions it defines.
+    public func modules(parts: Int) -> [(text: String, functions: [Int])] {
+        let n = max(1, min(parts, functionTexts.count))
+        var buckets = [[Int]](repeating: [], count: n), sizes = [Int](repeating: 0, count: n)
+        // Largest first into the lightest bucket.
+        for i in functionTexts.indices.sorted(by: { functionTexts[$0].utf8.count > functionTexts[$1].utf8.count }) {
+            let b = sizes.indices.min { sizes[$0] < sizes[$1] } ?? 0
+            buckets[b].append(i)
+            sizes[b] += functionTexts[i].utf8.count
+        }
+        return buckets.enumerated().map { k, fs in
+            var text = "; MetaJIT module part \(k + 1)/\(n)\nsource_filename = \"part\(k)\"\n\n"
+            text += declarations.joined(separator: "\n") + "\n\n"
+            for f in fs.sorted() { text += functionTexts[f] + "\n" }
+            return (text, fs.sorted())
+        }
+    }
 
     /// Lowers `p`.
     public static func lower(_ p: KernelProgram, name: String = "step", tunedDense: Bool = true) -> LoweredProgram {
@@ -50,14 +74,14 @@ public struct LoweredProgram: Sendable {
         }
         let symbol = sanitize(name)
         let names = bodies.indices.map { "\(symbol)_k\($0)" }
+        let texts = bodies.enumerated().map { i, body in body.replacingAll(KernelLowering.placeholder, with: names[i]) }
         var module = "; MetaJIT module \(name): \(p.kernels.count) kernels, \(bodies.count) distinct functions\n"
         module += "source_filename = \"\(symbol)\"\n\n"
         for d in declarations.sorted() { module += d + "\n" }
         module += "\n"
-        for (i, body) in bodies.enumerated() {
-            module += body.replacingAll(KernelLowering.placeholder, with: names[i]) + "\n"
-        }
-        return LoweredProgram(module: module, functionNames: names, calls: calls)
+        for t in texts { module += t + "\n" }
+        return LoweredProgram(module: module, functionNames: names, calls: calls, functionTexts: texts,
+                              declarations: declarations.sorted())
     }
 
     static func sanitize(_ s: String) -> String {

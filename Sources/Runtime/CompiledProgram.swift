@@ -4,6 +4,7 @@ import JIT
 import Lowering
 import MetaIR
 import Passes
+import Synchronization
 
 /// Errors feeding or compiling a program.
 public enum ProgramError: Error, CustomStringConvertible, Equatable {
@@ -84,7 +85,7 @@ public final class CompiledProgram: Executable {
     public let plan: MemoryPlan
     /// Compile-stage timings.
     public let report: CompileReport
-    let module: CompiledModule
+    let modules: [CompiledModule]
     let functions: [RangeKernelFunction]
     let arena: UnsafeMutableRawPointer
     let resident: [Int: UnsafeMutableRawPointer]
@@ -115,15 +116,38 @@ public final class CompiledProgram: Executable {
         lowered = LoweredProgram.lower(program, name: g.name, tunedDense: options.optLevel > 0)
         report.lowering = clock.now - t
         let compiler = try jit ?? LLVMJIT(cache: options.cache)
-        let module = try compiler.compile(module: lowered.module, name: g.name, optLevel: options.optLevel > 0 ? .O3 : .O0)
-        self.module = module
-        report.llvm = module.timings
+        let level: OptLevel = options.optLevel > 0 ? .O3 : .O0
+        // One module per thread: LLVM compiles a module on one core.
+        let parts = lowered.modules(parts: max(1, options.threads))
+        let results = Mutex<[Int: Result<CompiledModule, Error>]>([:])
+        let name = g.name
+        DispatchQueue.concurrentPerform(iterations: parts.count) { k in
+            let r = Result { try compiler.compile(module: parts[k].text, name: "\(name).part\(k)", optLevel: level) }
+            results.withLock { $0[k] = r }
+        }
+        let modules = try (0..<parts.count).map { k in try results.withLock { $0[k] }!.get() }
+        self.modules = modules
+        var timings = modules[0].timings
+        for m in modules.dropFirst() {
+            // Wall time is the slowest part; the phase times are summed over parts.
+            timings.parse += m.timings.parse
+            timings.verify += m.timings.verify
+            timings.optimize += m.timings.optimize
+            timings.codegen += m.timings.codegen
+            timings.link += m.timings.link
+            timings.total = max(timings.total, m.timings.total)
+            if !m.timings.cacheHit { timings.cache = m.timings.cache }
+        }
+        report.llvm = timings
         report.kernels = lowered.calls.count
         report.functions = lowered.functionNames.count
         report.arenaBytes = plan.arenaBytes
         report.unplannedBytes = plan.unplannedBytes
         self.report = report
-        functions = try lowered.functionNames.map { try module.rangeKernel(named: $0) }
+        var owner = [Int](repeating: 0, count: lowered.functionNames.count)
+        for (k, p) in parts.enumerated() { for f in p.functions { owner[f] = k } }
+        let names = lowered.functionNames
+        functions = try names.indices.map { try modules[owner[$0]].rangeKernel(named: names[$0]) }
 
         let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
         self.arena = arena
@@ -186,7 +210,7 @@ public final class CompiledProgram: Executable {
 
     /// Runs every kernel once.
     public func execute() {
-        withExtendedLifetime(module) {
+        withExtendedLifetime(modules) {
             for (i, c) in lowered.calls.enumerated() {
                 let f = functions[c.function]
                 let args = argumentTable + argumentStart[i]
@@ -323,7 +347,7 @@ extension CompiledProgram {
         var calls = [Int](repeating: 0, count: seconds.count), work = calls
         var example = [Int](repeating: -1, count: seconds.count)
         let clock = ContinuousClock()
-        withExtendedLifetime(module) {
+        withExtendedLifetime(modules) {
             for (i, c) in lowered.calls.enumerated() {
                 let f = functions[c.function]
                 let args = argumentTable + argumentStart[i]
