@@ -7,7 +7,7 @@
 /// |-------------|-------|---|----------|----------|--------------------|--------------------------|
 /// | matmul      | batch | m | n        | k        | A (or Aᵀ)          | B (or Bᵀ, packed)        |
 /// | conv2d      | n     | o | outH·outW| c·kh·kw  | w                  | im2col(x), packed        |
-/// | input grad  | n     | c | h·w      | o·kh·kw  | w (reordered)      | col2im-transpose(dy)     |
+/// | input grad  | n·c/2 | 2·kh·kw | outH·outW | o   | wᵀ                 | dy, in place; C tiles scatter-added into dx (col2im) |
 /// | filter grad | 1     | o | c·kh·kw  | n·outH·outW | dy              | im2colᵀ(x), packed       |
 ///
 /// The micro-kernel keeps an `mr × nv·16` tile of C in `<16 x float>` registers (6×64, 8×48,
@@ -16,14 +16,15 @@
 /// contract`, which the backend fuses into `vfmadd…ps`). The last column vector of a
 /// ragged panel is loaded and stored as `<r x float>` (r < 16), so nothing outside the
 /// buffers is touched. B is read in place (plain matmul with a cache-friendly B) or packed
-/// per `kc × nv·16` panel into a 48 KiB stack buffer, zero padded; packing is where the
+/// per `kc × nv·16` panel into a 32 KiB stack buffer, zero padded; packing is where the
 /// transposes, im2col, padding and strides are resolved. Blocks of k after the first
 /// accumulate into the stored tile. The epilogue runs once per element after the last block
 /// of k, in a loop over the tile's columns that LLVM's loop vectorizer handles.
 ///
 /// The outer range is `batch × row blocks` (each chunk owns whole `mr`-row slabs of C), or
 /// `batch × column panels` for the filter gradient, whose single GEMM has few rows and a
-/// long k: there every B panel is packed exactly once.
+/// long k: there every B panel is packed exactly once. The input gradient's outer range is
+/// its batch of (image, channel pair) GEMMs, each of which owns a slab of dx.
 public enum DenseKernels {
     /// Batched matrix product (`MatmulSpec`): buffers `out, A, B, extras…`; the epilogue gets
     /// indices `[b, i, j]`.
@@ -58,17 +59,8 @@ public enum DenseKernels {
         g.bPtr = KernelFunctionText.pointer(1)
         g.aRow = { g, _, i in g.mul(i, s.c * kk2) }
         g.aK = { _, _, kk in kk }
-        g.bElement = { g, bi, kk, j in
-            let c = g.udiv(kk, kk2), uv = g.urem(kk, kk2)
-            let u = g.udiv(uv, s.kw), v = g.urem(uv, s.kw)
-            let oh = g.udiv(j, s.outW), ow = g.urem(j, s.outW)
-            let ih = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
-            let iw = g.sub(g.add(g.mul(ow, s.stride), v), "\(s.padding)")
-            let ok = g.and(g.ult(ih, s.h), g.ult(iw, s.w))
-            let off = g.add(g.add(g.mul(bi, s.c * hw), g.mul(c, hw)), g.add(g.mul(ih, s.w), iw))
-            return g.guardedLoad(g.bPtr, off, ok)
-        }
-        // Line oh of column kk = (c,u,v): x[c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW.
+        // B[(c,u,v), (oh,ow)] = x[n, c, oh·s+u−p, ow·s+v−p] (im2col), packed line by line:
+        // line oh of row kk = (c,u,v) is x[n, c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW.
         g.linePack = LinePack(
             alongK: false, lineLength: s.outW, count: s.outW, colStride: 1, srcStride: s.stride, srcLength: s.w,
             offsets: { g, _, kk in ("0", g.sub(g.urem(kk, s.kw), "\(s.padding)")) },
@@ -84,43 +76,79 @@ public enum DenseKernels {
     /// Gradient of `conv2d` with respect to its input: buffers `dx [n,c,h,w],
     /// dy [n,o,outH,outW], w [o,c,kh,kw], extras…`; the epilogue gets indices `[n, c, y, x]`.
     public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
-        let kk2 = s.kh * s.kw, p = s.outH * s.outW
-        let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue, batch: s.n, m: s.c, n: s.h * s.w,
-                            k: s.o * kk2, packed: true, rowMode: true)
+        conv2dInputGradScatter(s, name: name, epilogue: epilogue)
+    }
+
+    /// The input gradient as `dcol = wᵀ·dy` scattered into dx (col2im): one GEMM per image
+    /// and group of 2 (or 1) input channels, rows `(c,u,v)`, columns the output pixels, k the
+    /// output channels, dy read in place; each (image, group) owns its slab of dx, and those
+    /// are the outer range. Unlike the transposed convolution over a dilated dy it multiplies
+    /// no zeros for stride 2, and unlike im2col of dy it copies nothing.
+    static func conv2dInputGradScatter(_ s: ConvSpec, name: String, epilogue: Epilogue?) -> DenseKernel {
+        let kk2 = s.kh * s.kw, p = s.outH * s.outW, hw = s.h * s.w
+        let gsize = s.c % 2 == 0 ? 2 : 1
+        let groups = s.c / gsize
+        let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue, batch: s.n * groups, m: gsize * kk2,
+                                 n: p, k: s.o, packed: false, rowMode: true)
         g.aPtr = KernelFunctionText.pointer(2)
         g.bPtr = KernelFunctionText.pointer(1)
-        // A[ci, (o,u,v)] = w[o, ci, u, v].
-        g.aRow = { g, _, i in g.mul(i, kk2) }
-        g.aK = { g, _, kk in g.add(g.mul(g.udiv(kk, kk2), s.c * kk2), g.urem(kk, kk2)) }
-        // B[(o,u,v), (y,x)] = dy[o, (y+p-u)/s, (x+p-v)/s] where that is an exact output position.
-        g.bElement = { g, bi, kk, j in
-            let o = g.udiv(kk, kk2), uv = g.urem(kk, kk2)
-            let u = g.udiv(uv, s.kw), v = g.urem(uv, s.kw)
-            let y = g.udiv(j, s.w), x = g.urem(j, s.w)
-            let ty = g.sub(g.add(y, "\(s.padding)"), u), tx = g.sub(g.add(x, "\(s.padding)"), v)
-            var ok = g.and(g.ult(ty, s.outH * s.stride), g.ult(tx, s.outW * s.stride))
-            var oy = ty, ox = tx
-            if s.stride > 1 {
-                ok = g.and(ok, g.and(g.isZero(g.urem(ty, s.stride)), g.isZero(g.urem(tx, s.stride))))
-                oy = g.udiv(ty, s.stride)
-                ox = g.udiv(tx, s.stride)
-            }
-            let off = g.add(g.add(g.mul(bi, s.o * p), g.mul(o, p)), g.add(g.mul(oy, s.outW), ox))
-            return g.guardedLoad(g.bPtr, off, ok)
-        }
-        // Line y of row kk = (o,u,v): x = ox·s+v−p takes dy[o, (y+p−u)/s, ox].
-        g.linePack = LinePack(
-            alongK: false, lineLength: s.w, count: s.outW, colStride: s.stride, srcStride: 1, srcLength: s.outW,
-            offsets: { g, _, kk in (g.sub(g.urem(kk, s.kw), "\(s.padding)"), "0") },
-            line: { g, bi, kk, y in
-                let o = g.udiv(kk, kk2), u = g.udiv(g.urem(kk, kk2), s.kw)
-                let ty = g.sub(g.add(y, "\(s.padding)"), u)
-                var ok = g.ult(ty, s.outH * s.stride)
-                if s.stride > 1 { ok = g.and(ok, g.isZero(g.urem(ty, s.stride))) }
-                let oy = g.udiv(ty, s.stride)
-                return (ok, g.add(g.add(g.mul(bi, s.o * p), g.mul(o, p)), g.mul(oy, s.outW)))
+        // A[(c,u,v), o] = w[o, c, u, v] with c in this group.
+        g.aRow = { g, bi, r in g.add(g.mul(g.urem(bi, groups), gsize * kk2), r) }
+        g.aK = { g, _, o in g.mul(o, s.c * kk2) }
+        // B = dy[image] (o × outH·outW), in place.
+        g.bBatchOffset = { g, bi in g.mul(g.udiv(bi, groups), s.o * p) }
+        let dx = KernelFunctionText.pointer(0)
+        let regionStart = { (g: DenseGemmEmitter, bi: String) in g.mul(bi, gsize * hw) }
+        g.scatter = ScatterStore(
+            begin: { g, bi in
+                let start = regionStart(g, bi)
+                g.b.loop(from: "0", to: "\(gsize * hw)", hint: "zx") { e, _ in
+                    g.b.emit("store float 0.0, ptr \(g.gep(dx, g.add(start, e))), align 4")
+                    return []
+                }
+            },
+            add: { g, bi, r, j0, width, values in
+                let uv = g.urem(r, kk2), cl = g.udiv(r, kk2)
+                let u = g.udiv(uv, s.kw), v = g.urem(uv, s.kw)
+                let start = regionStart(g, bi)
+                let plane = g.add(start, g.mul(cl, hw))
+                let jEnd = g.add(j0, "\(width)")
+                // Output rows oh of the tile's pixels; in each, the ow whose x is in the image.
+                let ohLo = g.udiv(j0, s.outW), ohHi = g.add(g.udiv(g.sub(jEnd, "1"), s.outW), "1")
+                let owMin = g.smax("0", g.ceilDiv(g.sub("\(s.padding)", v), s.stride))
+                let owMax = g.ceilDiv(g.sub("\(s.w + s.padding)", v), s.stride)
+                g.b.loop(from: ohLo, to: ohHi, hint: "sy") { oh, _ in
+                    let lineStart = g.mul(oh, s.outW)
+                    let y = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
+                    let owLo = g.smax(g.sub(g.smax(j0, lineStart), lineStart), owMin)
+                    let owHi0 = g.smin(g.sub(g.smin(jEnd, g.add(lineStart, "\(s.outW)")), lineStart), owMax)
+                    let owHi = g.b.value("select i1 \(g.ult(y, s.h)), i64 \(owHi0), i64 \(owLo)")
+                    let rowBase = g.add(plane, g.sub(g.mul(y, s.w), "\(s.padding)"))
+                    let valueBase = g.sub(lineStart, j0)
+                    g.b.loop(from: owLo, to: owHi, hint: "sx") { ow, _ in
+                        let value = g.loadFloat(values, g.add(valueBase, ow))
+                        let ptr = g.gep(dx, g.add(rowBase, g.add(g.mul(ow, s.stride), v)))
+                        let old = g.b.value("load float, ptr \(ptr), align 4")
+                        g.b.emit("store float \(g.b.value("fadd float \(old), \(value)")), ptr \(ptr), align 4")
+                        return []
+                    }
+                    return []
+                }
+            },
+            end: { g, bi in
+                guard let epilogue = g.epilogue else { return }
+                let start = regionStart(g, bi)
+                let img = g.udiv(bi, groups), c0 = g.mul(g.urem(bi, groups), gsize)
+                g.b.loop(from: "0", to: "\(gsize * hw)", hint: "ex") { e, _ in
+                    let ptr = g.gep(dx, g.add(start, e))
+                    let x = g.b.value("load float, ptr \(ptr), align 4")
+                    let rem = g.urem(e, hw)
+                    let index = [img, g.add(c0, g.udiv(e, hw)), g.udiv(rem, s.w), g.urem(rem, s.w)]
+                    let y = epilogue.emit(g.b, x, index, g.extraPointers)
+                    g.b.emit("store float \(y), ptr \(ptr), align 4")
+                    return []
+                }
             })
-        g.index = { g, bi, i, j in [bi, i, g.udiv(j, s.w), g.urem(j, s.w)] }
         return g.finish(flops: s.flops)
     }
 
@@ -129,29 +157,18 @@ public enum DenseKernels {
     public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
         let kk2 = s.kh * s.kw, p = s.outH * s.outW, hw = s.h * s.w
         let cols = s.c * kk2
-        let tile = DenseGemmEmitter.tile(m: s.o, n: cols)
-        let panels = (cols + tile.nv * 16 - 1) / (tile.nv * 16)
-        // Enough column panels for two threads: split columns (each panel packed once);
-        // otherwise split rows.
+        // Enough columns for two threads: split column panels (each packed exactly once), 32
+        // wide (12×32 tiles) so that they divide evenly; otherwise split rows.
+        let byColumns = cols >= 128
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue, batch: 1, m: s.o, n: cols, k: s.n * p,
-                            packed: true, rowMode: panels < 4)
+                                 packed: true, rowMode: !byColumns, vectors: byColumns ? 2 : nil)
         g.aPtr = KernelFunctionText.pointer(2)
         g.bPtr = KernelFunctionText.pointer(1)
         // A[o, (n,i,j)] = dy[n, o, i, j].
         g.aRow = { g, _, i in g.mul(i, p) }
         g.aK = { g, _, kk in g.add(g.mul(g.udiv(kk, p), s.o * p), g.urem(kk, p)) }
-        // B[(n,i,j), (c,u,v)] = x[n, c, i·s+u−p, j·s+v−p].
-        g.bElement = { g, _, kk, j in
-            let img = g.udiv(kk, p), pix = g.urem(kk, p)
-            let oh = g.udiv(pix, s.outW), ow = g.urem(pix, s.outW)
-            let c = g.udiv(j, kk2), uv = g.urem(j, kk2)
-            let u = g.udiv(uv, s.kw), v = g.urem(uv, s.kw)
-            let ih = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
-            let iw = g.sub(g.add(g.mul(ow, s.stride), v), "\(s.padding)")
-            let ok = g.and(g.ult(ih, s.h), g.ult(iw, s.w))
-            let off = g.add(g.add(g.mul(img, s.c * hw), g.mul(c, hw)), g.add(g.mul(ih, s.w), iw))
-            return g.guardedLoad(g.bPtr, off, ok)
-        }
+        g.tabulateAK = p > 1
+        // B[(n,i,j), (c,u,v)] = x[n, c, i·s+u−p, j·s+v−p] (transposed im2col), packed line by line:
         // Along k: line (n, oh) of column j = (c,u,v) is x[n, c, oh·s+u−p, ow·s+v−p], ow in 0..<outW.
         g.linePack = LinePack(
             alongK: true, lineLength: s.outW, count: s.outW, colStride: 1, srcStride: s.stride, srcLength: s.w,
@@ -174,7 +191,7 @@ public enum DenseKernels {
 /// holds `source[base + srcStride·t + sOff]` for the `t` in `0 ..< count` whose position lies
 /// in the line and whose `srcStride·t + sOff` lies in `0 ..< srcLength` (and the line is
 /// valid); every other position is zero. So each line is one strided copy plus zero fill,
-/// which LLVM vectorises, with only per-line divisions.
+/// with divisions only per line, not per element.
 struct LinePack {
     var alongK: Bool
     var lineLength: Int
@@ -186,6 +203,19 @@ struct LinePack {
     var offsets: (DenseGemmEmitter, String, String) -> (String, String)
     /// (emitter, batch, fixed index, line) → (line is valid: i1, source base offset).
     var line: (DenseGemmEmitter, String, String, String) -> (String, String)
+}
+
+/// Tiles of C added into scattered output positions instead of stored: how the input
+/// gradient accumulates `wᵀ·dy` into dx (col2im) without multiplying the zeros of a dilated
+/// dy. With it, the outer range is the batch: each batch owns its output region.
+struct ScatterStore {
+    /// Before the batch's tiles (zero its region): (emitter, batch).
+    var begin: (DenseGemmEmitter, String) -> Void
+    /// Adds row `i` of a tile, columns `j0 ..< j0 + width`, whose values are floats at
+    /// `values`: (emitter, batch, i, j0, width, values).
+    var add: (DenseGemmEmitter, String, String, String, Int, String) -> Void
+    /// After the batch's tiles (the epilogue over its region): (emitter, batch).
+    var end: (DenseGemmEmitter, String) -> Void
 }
 
 /// Emits one register-tiled GEMM into a kernel body (see `DenseKernels`).
@@ -214,12 +244,18 @@ final class DenseGemmEmitter {
     var bElement: (DenseGemmEmitter, String, String, String) -> String = { _, _, _, _ in "0.0" }
     /// Pack with the column loop outside (B stored column-major).
     var packJOuter = false
+    /// Compute `aK` once per packed block of k into a stack table (when `aK` divides).
+    var tabulateAK = false
+    private var akTable = ""
     /// The epilogue's multi-index of C[b][i, j].
     var index: (DenseGemmEmitter, String, String, String) -> [String] = { _, b, i, j in [b, i, j] }
 
     /// B packed line by line from contiguous source rows (the convolutions), instead of
     /// element by element through `bElement`.
     var linePack: LinePack?
+    /// Scatter-add tiles (outer range = batch; B read in place, one block of k).
+    var scatter: ScatterStore?
+    private var tileBuffer = ""
 
     private var scratch = ""
     static let vector = "<16 x float>"
@@ -233,8 +269,10 @@ final class DenseGemmEmitter {
         return (max(1, min(mr, m)), nv)
     }
 
+    /// `buffers` counts the kernel's own buffers (the epilogue's follow); `vectors` overrides
+    /// the tile width (in vectors of 16) that `tile` would choose for `n`.
     init(name: String, buffers: Int, epilogue: Epilogue?, batch: Int, m: Int, n: Int, k: Int,
-         packed: Bool, rowMode: Bool) {
+         packed: Bool, rowMode: Bool, vectors: Int? = nil) {
         let extra = epilogue?.extraBuffers ?? 0
         function = KernelFunctionText(name: name, bufferCount: buffers + extra)
         b = function.body
@@ -244,7 +282,7 @@ final class DenseGemmEmitter {
         self.m = max(0, m)
         self.n = max(0, n)
         self.k = max(0, k)
-        (mr, nv) = DenseGemmEmitter.tile(m: m, n: n)
+        (mr, nv) = DenseGemmEmitter.tile(m: m, n: vectors.map { min(n, $0 * 16) } ?? n)
         self.packed = packed
         self.rowMode = rowMode
         kc = packed ? max(1, min(k, DenseGemmEmitter.scratchFloats / (nv * 16))) : max(1, k)
@@ -257,7 +295,7 @@ final class DenseGemmEmitter {
     var tailColumns: Int { n % panelWidth }
     var panels: Int { fullPanels + (tailColumns > 0 ? 1 : 0) }
     var kBlocks: Int { max(1, (k + kc - 1) / kc) }
-    var outerExtent: Int { batch * (rowMode ? rowBlocks : panels) }
+    var outerExtent: Int { scatter != nil ? batch : batch * (rowMode ? rowBlocks : panels) }
 
     // MARK: integer and memory helpers (i64; constants are folded here when possible)
 
@@ -322,13 +360,6 @@ final class DenseGemmEmitter {
     func loadFloat(_ p: String, _ off: String) -> String {
         b.value("load float, ptr \(gep(p, off)), align 4")
     }
-    /// `ok ? p[off] : 0`, loading from `p[0]` when `!ok` so that no load leaves the buffer.
-    func guardedLoad(_ p: String, _ off: String, _ ok: String) -> String {
-        let safe = b.value("select i1 \(ok), i64 \(off), i64 0")
-        let x = loadFloat(p, safe)
-        return b.value("select i1 \(ok), float \(x), float 0.0")
-    }
-
     private func lanes(_ count: Int, from: Int = 0) -> String {
         "<" + (0..<count).map { "i32 \(from + $0)" }.joined(separator: ", ") + ">"
     }
@@ -363,10 +394,30 @@ final class DenseGemmEmitter {
         }
         if packed {
             scratch = b.value("alloca [\(kc * panelWidth) x float], align 64", hint: "scratch")
+            if tabulateAK {
+                akTable = b.value("alloca [\(kc) x i64], align 64", hint: "aktab")
+            }
         }
         let tailVectors = (tailColumns + 15) / 16
         let tailLast = tailColumns - (tailVectors - 1) * 16
-        if rowMode {
+        if let scatter {
+            precondition(!packed && kBlocks == 1, "scatter tiles need B in place and one block of k")
+            tileBuffer = b.value("alloca [\(mr * panelWidth) x float], align 64", hint: "tilebuf")
+            b.loop(from: "%begin", to: "%end", hint: "bt") { bi, _ in
+                scatter.begin(self, bi)
+                if fullPanels > 0 {
+                    b.loop(from: "0", to: "\(fullPanels)", hint: "jp") { jp, _ in
+                        panel(bi, mul(jp, panelWidth), nv, 16, "0", "\(rowBlocks)")
+                        return []
+                    }
+                }
+                if tailColumns > 0 {
+                    panel(bi, "\(fullPanels * panelWidth)", tailVectors, tailLast, "0", "\(rowBlocks)")
+                }
+                scatter.end(self, bi)
+                return []
+            }
+        } else if rowMode {
             let rb = rowBlocks
             let first = sdiv("%begin", rb)
             let last = sdiv(b.value("add nsw i64 %end, \(rb - 1)"), rb)
@@ -409,6 +460,13 @@ final class DenseGemmEmitter {
     private func panel(_ bi: String, _ j0: String, _ nvp: Int, _ lastWidth: Int, _ ib0: String, _ ib1: String) {
         let blockBody = { (k0: String, kEnd: String, first: String?, last: String?) in
             if self.packed { self.pack(bi, j0, k0, kEnd, nvp, lastWidth) }
+            if !self.akTable.isEmpty {
+                self.b.loop(from: k0, to: kEnd, hint: "ak") { kk, _ in
+                    let p = self.b.value("getelementptr inbounds i64, ptr \(self.akTable), i64 \(self.sub(kk, k0))", hint: "p")
+                    self.b.emit("store i64 \(self.aK(self, bi, kk)), ptr \(p), align 8")
+                    return []
+                }
+            }
             let full = self.fullRowBlocks
             let fullEnd = self.smin(ib1, "\(full)")
             self.b.loop(from: ib0, to: fullEnd, hint: "ib") { ib, _ in
@@ -442,15 +500,13 @@ final class DenseGemmEmitter {
     /// zero padding the columns up to `nvp·16`.
     private func pack(_ bi: String, _ j0: String, _ k0: String, _ kEnd: String, _ nvp: Int, _ lastWidth: Int) {
         let width = (nvp - 1) * 16 + lastWidth
-        if let lp = linePack {
-            packLines(lp, bi, j0, k0, kEnd, width)
-        }
         let store = { (kk: String, jj: String, value: String) in
             let row = self.mul(self.sub(kk, k0), self.panelWidth)
             let p = self.gep(self.scratch, self.add(row, jj))
             self.b.emit("store float \(value), ptr \(p), align 4")
         }
-        if linePack != nil {
+        if let lp = linePack {
+            packLines(lp, bi, j0, k0, kEnd, width)
         } else if packJOuter {
             b.loop(from: "0", to: "\(width)", hint: "pj") { jj, _ in
                 b.loop(from: k0, to: kEnd, hint: "pk") { kk, _ in
@@ -506,6 +562,14 @@ final class DenseGemmEmitter {
                 let tHi0 = smin(smin("\(lp.count)", ceilDiv(sub(segHi, cOff), lp.colStride)),
                                 ceilDiv(sub("\(lp.srcLength)", sOff), lp.srcStride))
                 let tHi = smax(b.value("select i1 \(ok), i64 \(tHi0), i64 \(tLo)"), tLo)
+                let scalarCopy = { (from: String, to: String) in
+                    self.b.loop(from: from, to: to, hint: "pt") { t, _ in
+                        let q = self.add(self.mul(t, lp.colStride), cOff)
+                        let x = self.loadFloat(self.bPtr, self.add(base, self.add(self.mul(t, lp.srcStride), sOff)))
+                        store(self.add(lineStart, q), x)
+                        return []
+                    }
+                }
                 let zeroFill = { (from: String, to: String) in
                     self.b.loop(from: from, to: to, hint: "pz") { q, _ in
                         store(self.add(lineStart, q), "0.0")
@@ -519,12 +583,7 @@ final class DenseGemmEmitter {
                 } else {
                     zeroFill(segLo, segHi)
                 }
-                b.loop(from: tLo, to: tHi, hint: "pt") { t, _ in
-                    let q = add(mul(t, lp.colStride), cOff)
-                    let x = loadFloat(bPtr, add(base, add(mul(t, lp.srcStride), sOff)))
-                    store(add(lineStart, q), x)
-                    return []
-                }
+                scalarCopy(tLo, tHi)
                 return []
             }
             return []
@@ -550,7 +609,13 @@ final class DenseGemmEmitter {
                     bv.append(loadVector(gep(bPanel, off), width: width, align: 4))
                 }
             }
-            let ak = aK(self, bi, kk)
+            let ak: String
+            if akTable.isEmpty {
+                ak = aK(self, bi, kk)
+            } else {
+                let p = b.value("getelementptr inbounds i64, ptr \(akTable), i64 \(sub(kk, k0))", hint: "p")
+                ak = b.value("load i64, ptr \(p), align 8")
+            }
             var next = acc
             for r in 0..<rows {
                 let a = loadFloat(rowPointers[r], ak)
@@ -566,38 +631,49 @@ final class DenseGemmEmitter {
         // Store (accumulating onto earlier k blocks).
         let cBase = add(mul(bi, m * n), j0)
         let cRows = (0..<rows).map { r in gep("%p0", add(cBase, mul(add(i0, "\(r)"), n))) }
-        let storeAll = { (accumulate: Bool) in
+        if let scatter {
+            let width = (nvp - 1) * 16 + lastWidth
             for r in 0..<rows {
                 for v in 0..<nvp {
-                    let width = v == nvp - 1 ? lastWidth : 16
-                    let p = self.gep(cRows[r], "\(16 * v)")
-                    var x = acc[r * nvp + v]
-                    if accumulate {
-                        let old = self.loadVector(p, width: width, align: 4)
-                        x = self.b.value("fadd \(v16) \(x), \(old)")
-                    }
-                    self.storeVector(x, p, width: width)
+                    b.emit("store \(v16) \(acc[r * nvp + v]), ptr \(gep(tileBuffer, "\(r * panelWidth + 16 * v)")), align 64")
                 }
             }
+            // One copy of the scatter code per tile shape: a loop over the rows.
+            b.loop(from: "0", to: "\(rows)", hint: "sr") { r, _ in
+                scatter.add(self, bi, add(i0, r), j0, width, gep(tileBuffer, mul(r, panelWidth)))
+                return []
+            }
+            return
         }
-        if let first {
-            b.ifThen(first) { storeAll(false) }
-            b.ifThen(b.value("xor i1 \(first), true")) { storeAll(true) }
-        } else {
-            storeAll(false)
+        // After the first block of k, add what earlier blocks stored (the select keeps
+        // whatever the output held before the first block out of the sum).
+        for r in 0..<rows {
+            for v in 0..<nvp {
+                let width = v == nvp - 1 ? lastWidth : 16
+                let p = gep(cRows[r], "\(16 * v)")
+                var x = acc[r * nvp + v]
+                if let first {
+                    let old = loadVector(p, width: width, align: 4)
+                    let earlier = b.value("select i1 \(first), \(v16) zeroinitializer, \(v16) \(old)")
+                    x = b.value("fadd \(v16) \(x), \(earlier)")
+                }
+                storeVector(x, p, width: width)
+            }
         }
         guard let epilogue else { return }
         let apply = {
             let width = (nvp - 1) * 16 + lastWidth
-            for r in 0..<rows {
-                let i = self.add(i0, "\(r)")
+            self.b.loop(from: "0", to: "\(rows)", hint: "er") { r, _ in
+                let i = self.add(i0, r)
+                let row = self.gep("%p0", self.add(cBase, self.mul(i, self.n)))
                 self.b.loop(from: "0", to: "\(width)", hint: "ej") { jj, _ in
-                    let p = self.gep(cRows[r], jj)
+                    let p = self.gep(row, jj)
                     let x = self.b.value("load float, ptr \(p), align 4")
                     let y = epilogue.emit(self.b, x, self.index(self, bi, i, self.add(j0, jj)), self.extraPointers)
                     self.b.emit("store float \(y), ptr \(p), align 4")
                     return []
                 }
+                return []
             }
         }
         if let last { b.ifThen(last) { apply() } } else { apply() }

@@ -104,12 +104,10 @@ import Testing
     static let convShapes: [ConvSpec] = [
         ConvSpec(n: 2, c: 1, h: 5, w: 7, o: 3, kh: 3, kw: 3, stride: 1, padding: 1),
         ConvSpec(n: 1, c: 3, h: 5, w: 7, o: 4, kh: 3, kw: 3, stride: 2, padding: 1),
-        ConvSpec(n: 2, c: 3, h: 6, w: 6, o: 5, kh: 3, kw: 3, stride: 1, padding: 0),
         ConvSpec(n: 3, c: 2, h: 7, w: 5, o: 7, kh: 3, kw: 3, stride: 2, padding: 0),
         ConvSpec(n: 1, c: 1, h: 1, w: 1, o: 1, kh: 1, kw: 1, stride: 1, padding: 0),
         ConvSpec(n: 2, c: 8, h: 14, w: 14, o: 20, kh: 3, kw: 3, stride: 1, padding: 1),
         ConvSpec(n: 2, c: 4, h: 9, w: 9, o: 13, kh: 3, kw: 3, stride: 2, padding: 1),
-        ConvSpec(n: 2, c: 5, h: 4, w: 4, o: 16, kh: 3, kw: 3, stride: 1, padding: 1),
         ConvSpec(n: 3, c: 8, h: 2, w: 2, o: 64, kh: 3, kw: 3, stride: 1, padding: 1),
         ConvSpec(n: 1, c: 3, h: 12, w: 10, o: 8, kh: 2, kw: 3, stride: 1, padding: 1),
     ]
@@ -122,9 +120,7 @@ import Testing
             MatmulSpec(batch: 1, m: 7, k: 13, n: 5, aBatchStride: 0, bBatchStride: 0),
             MatmulSpec(batch: 1, m: 1, k: 37, n: 70, aBatchStride: 0, bBatchStride: 0),
             MatmulSpec(batch: 1, m: 70, k: 37, n: 1, aBatchStride: 0, bBatchStride: 0),
-            MatmulSpec(batch: 1, m: 13, k: 1, n: 17, aBatchStride: 0, bBatchStride: 0),
             MatmulSpec(batch: 1, m: 7, k: 13, n: 5, aBatchStride: 0, bBatchStride: 0, transposeA: true),
-            MatmulSpec(batch: 1, m: 7, k: 13, n: 5, aBatchStride: 0, bBatchStride: 0, transposeB: true),
             MatmulSpec(batch: 1, m: 9, k: 21, n: 35, aBatchStride: 0, bBatchStride: 0, transposeA: true, transposeB: true),
             MatmulSpec(batch: 3, m: 7, k: 13, n: 5, aBatchStride: 91, bBatchStride: 65),
             MatmulSpec(batch: 3, m: 7, k: 13, n: 5, aBatchStride: 0, bBatchStride: 65),
@@ -132,8 +128,8 @@ import Testing
             MatmulSpec(batch: 2, m: 13, k: 9, n: 50, aBatchStride: 13 * 9, bBatchStride: 450, transposeA: true),
             MatmulSpec(batch: 1, m: 80, k: 64, n: 5, aBatchStride: 0, bBatchStride: 0),
             MatmulSpec(batch: 1, m: 64, k: 576, n: 64, aBatchStride: 0, bBatchStride: 0),
-            MatmulSpec(batch: 1, m: 33, k: 700, n: 150, aBatchStride: 0, bBatchStride: 0, transposeB: true),
-            MatmulSpec(batch: 1, m: 25, k: 1030, n: 300, aBatchStride: 0, bBatchStride: 0),  // packed, k blocks
+            MatmulSpec(batch: 1, m: 20, k: 300, n: 150, aBatchStride: 0, bBatchStride: 0, transposeB: true),  // k blocks
+            MatmulSpec(batch: 1, m: 5, k: 2100, n: 130, aBatchStride: 0, bBatchStride: 0),  // packed, k blocks
             MatmulSpec(batch: 1, m: 5, k: 0, n: 3, aBatchStride: 0, bBatchStride: 0),
         ]
         var rng = Rng(state: 42)
@@ -162,7 +158,7 @@ import Testing
         var cases: [Case] = []
         for (idx, s) in [MatmulSpec(batch: 2, m: 9, k: 17, n: 37, aBatchStride: 9 * 17, bBatchStride: 0),
                          MatmulSpec(batch: 1, m: 64, k: 576, n: 64, aBatchStride: 0, bBatchStride: 0),
-                         MatmulSpec(batch: 1, m: 10, k: 1100, n: 260, aBatchStride: 0, bBatchStride: 0, transposeB: true)]
+                         MatmulSpec(batch: 1, m: 6, k: 300, n: 100, aBatchStride: 0, bBatchStride: 0, transposeB: true)]
             .enumerated() {
             let a = rng.array(s.aBatchStride * (s.batch - 1) + s.m * s.k), b = rng.array(s.k * s.n)
             let bias = rng.array(s.n)
@@ -185,7 +181,8 @@ import Testing
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
             cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cf\(idx)"), inputs: [x, w], expected: y,
                               label: "conv2d \(s)"))
-            // Per-output-channel bias + ReLU.
+            // Per-output-channel bias + ReLU (a few shapes: every kernel costs compile time).
+            guard [0, 4, 6].contains(idx) else { continue }
             let bias = rng.array(s.o)
             let per = s.outH * s.outW
             let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
@@ -204,6 +201,13 @@ import Testing
             Self.convLoop(s) { xi, wi, yi in dx[xi] += Double(dy[yi]) * Double(w[wi]) }
             cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "ci\(idx)"), inputs: [dy, w], expected: dx,
                               label: "conv2dInputGrad \(s)"))
+            // Per-input-channel bias + ReLU on a stride-1 and a stride-2 shape.
+            guard [4, 5].contains(idx) else { continue }
+            let bias = rng.array(s.c)
+            let hw = s.h * s.w
+            let dxe = dx.indices.map { max(0, dx[$0] + Double(bias[($0 / hw) % s.c])) }
+            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "cie\(idx)", epilogue: Self.biasRelu),
+                              inputs: [dy, w, bias], expected: dxe, label: "conv2dInputGrad+bias+relu \(s)"))
         }
         try check(cases)
     }
@@ -212,7 +216,7 @@ import Testing
         var rng = Rng(state: 9)
         var cases: [Case] = []
         var shapes = Self.convShapes
-        shapes.append(ConvSpec(n: 2, c: 8, h: 7, w: 7, o: 10, kh: 3, kw: 3, stride: 1, padding: 1))  // column panels
+        shapes.append(ConvSpec(n: 1, c: 24, h: 5, w: 5, o: 10, kh: 3, kw: 3, stride: 1, padding: 1))  // column panels
         shapes.append(ConvSpec(n: 3, c: 2, h: 40, w: 41, o: 3, kh: 3, kw: 3, stride: 1, padding: 1))  // k blocks
         for (idx, s) in shapes.enumerated() {
             let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
@@ -220,6 +224,13 @@ import Testing
             Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
             cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cw\(idx)"), inputs: [x, dy], expected: dw,
                               label: "conv2dFilterGrad \(s)"))
+            // Bias indexed by input channel (index [o, c, u, v]) + ReLU, on the column-panel shape.
+            guard idx == shapes.count - 2 else { continue }
+            let bias = rng.array(s.c)
+            let per = s.kh * s.kw
+            let dwe = dw.indices.map { max(0, dw[$0] + Double(bias[($0 / per) % s.c])) }
+            cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cwe\(idx)", epilogue: Self.biasRelu),
+                              inputs: [x, dy, bias], expected: dwe, label: "conv2dFilterGrad+bias+relu \(s)"))
         }
         try check(cases)
     }
