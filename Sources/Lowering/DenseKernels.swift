@@ -630,7 +630,7 @@ final class DenseGemmEmitter {
         }
         // Store (accumulating onto earlier k blocks).
         let cBase = add(mul(bi, m * n), j0)
-        let cRows = (0..<rows).map { r in gep("%p0", add(cBase, mul(add(i0, "\(r)"), n))) }
+        let cRows = (0..<rows).map { r in gep(KernelFunctionText.pointer(0), add(cBase, mul(add(i0, "\(r)"), n))) }
         if let scatter {
             let width = (nvp - 1) * 16 + lastWidth
             for r in 0..<rows {
@@ -665,7 +665,7 @@ final class DenseGemmEmitter {
             let width = (nvp - 1) * 16 + lastWidth
             self.b.loop(from: "0", to: "\(rows)", hint: "er") { r, _ in
                 let i = self.add(i0, r)
-                let row = self.gep("%p0", self.add(cBase, self.mul(i, self.n)))
+                let row = self.gep(KernelFunctionText.pointer(0), self.add(cBase, self.mul(i, self.n)))
                 self.b.loop(from: "0", to: "\(width)", hint: "ej") { jj, _ in
                     let p = self.gep(row, jj)
                     let x = self.b.value("load float, ptr \(p), align 4")

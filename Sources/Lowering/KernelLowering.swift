@@ -91,7 +91,7 @@ public enum KernelLowering {
             if red.isEmpty {
                 em = ExprEmitter(b: b, index: keptIndex, pointer: table.pointer).carrying(em.declarations)
                 let v = em.emit(e)
-                store(&em, b, v, outIndex, "%p0")
+                store(&em, b, v, outIndex, KernelFunctionText.pointer(0))
                 return
             }
             // Reduction: nested loops over the reduced axes carrying the accumulator(s).
@@ -133,7 +133,7 @@ public enum KernelLowering {
             }
             let result = reduceLoops(0, keptIndex, initial.map(\.initial))
             em = ExprEmitter(b: b, index: keptIndex, pointer: table.pointer).carrying(declarations)
-            store(&em, b, argmax ? result[1] : result[0], outIndex, "%p0")
+            store(&em, b, argmax ? result[1] : result[0], outIndex, KernelFunctionText.pointer(0))
         }
 
         func keptLoops(_ depth: Int, _ index: [String]) {
@@ -166,7 +166,7 @@ public enum KernelLowering {
         func epilogue(_ e: Expr?) -> Epilogue? {
             guard let e else { return nil }
             // Loads of the epilogue's operands: their arguments follow the dense kernel's three
-            // pointers; the dense emitter passes pointer names %p3… in that order.
+            // pointers; the dense emitter passes pointers %arg3… in that order.
             return Epilogue(extraBuffers: 0) { b, acc, index, _ in
                 var em = ExprEmitter(b: b, index: index, pointer: table.pointer).carrying(declarations)
                 em.accumulator = acc

@@ -161,7 +161,7 @@ public struct KernelFunctionText {
     public var name: String
     /// Number of buffer pointers the kernel reads from its array.
     public var bufferCount: Int
-    /// Body built on the always-inline function: parameters `%p0 … %pN-1` (ptr) and
+    /// Body built on the always-inline function: parameters `%arg0 … %argN-1` (ptr) and
     /// `%begin`, `%end` (i64).
     public var body: LLVMText
 
@@ -173,11 +173,11 @@ public struct KernelFunctionText {
     }
 
     /// Pointer parameter `i` of the body.
-    public static func pointer(_ i: Int) -> String { "%p\(i)" }
+    public static func pointer(_ i: Int) -> String { "%arg\(i)" }
 
     /// The two functions as IR text (the body must end with `ret void`).
     public var text: String {
-        let params = (0..<bufferCount).map { "ptr noalias %p\($0)" } + ["i64 %begin", "i64 %end"]
+        let params = (0..<bufferCount).map { "ptr noalias %arg\($0)" } + ["i64 %begin", "i64 %end"]
         var out = "define internal void @\(name).body(\(params.joined(separator: ", "))) alwaysinline nounwind {\n"
         out += body.text + "\n}\n\n"
         out += "define void @\(name)(ptr %buffers, i64 %begin, i64 %end) nounwind {\nentry:\n"

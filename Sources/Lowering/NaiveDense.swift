@@ -31,12 +31,12 @@ public enum NaiveDense {
                 let acc = b.loop(from: "0", to: "\(s.k)", carried: [("float", "0.0")], hint: "k") { k, c in
                     let ai = affine(b, [(bi, s.aBatchStride), (i, s.transposeA ? 1 : s.k), (k, s.transposeA ? s.m : 1)])
                     let bj = affine(b, [(bi, s.bBatchStride), (k, s.transposeB ? 1 : s.n), (j, s.transposeB ? s.k : 1)])
-                    let x = load(b, "%p1", ai), y = load(b, "%p2", bj)
+                    let x = load(b, KernelFunctionText.pointer(1), ai), y = load(b, KernelFunctionText.pointer(2), bj)
                     let prod = b.value("fmul float \(x), \(y)")
                     return [b.value("fadd float \(c[0]), \(prod)")]
                 }
                 let v = epilogue.map { $0.emit(b, acc[0], [bi, i, j], []) } ?? acc[0]
-                store(b, v, "%p0", affine(b, [(row, s.n), (j, 1)]))
+                store(b, v, KernelFunctionText.pointer(0), affine(b, [(row, s.n), (j, 1)]))
                 return []
             }
             return []
@@ -71,14 +71,14 @@ public enum NaiveDense {
                                 let yy = b.value("sub nsw i64 \(y), \(s.padding)")
                                 let x = affine(b, [(ox, s.stride), (v, 1)])
                                 let xx = b.value("sub nsw i64 \(x), \(s.padding)")
-                                let xv = paddedLoad(b, "%p1", s, n: n, c: c, y: yy, x: xx)
-                                let wv = load(b, "%p2", affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
+                                let xv = paddedLoad(b, KernelFunctionText.pointer(1), s, n: n, c: c, y: yy, x: xx)
+                                let wv = load(b, KernelFunctionText.pointer(2), affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
                                 return [b.value("fadd float \(a2[0]), \(b.value("fmul float \(xv), \(wv)"))")]
                             }
                         }
                     }
                     let r = epilogue.map { $0.emit(b, acc[0], [n, o, oy, ox], []) } ?? acc[0]
-                    store(b, r, "%p0", affine(b, [(no, s.outH * s.outW), (oy, s.outW), (ox, 1)]))
+                    store(b, r, KernelFunctionText.pointer(0), affine(b, [(no, s.outH * s.outW), (oy, s.outW), (ox, 1)]))
                     return []
                 }
                 return []
@@ -113,8 +113,8 @@ public enum NaiveDense {
                                 }
                                 let di = affine(b, [(n, s.o * s.outH * s.outW), (o, s.outH * s.outW), (oy, s.outW), (ox, 1)])
                                 let safe = b.value("select i1 \(ok), i64 \(di), i64 0")
-                                let dv = load(b, "%p1", safe)
-                                let wv = load(b, "%p2", affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
+                                let dv = load(b, KernelFunctionText.pointer(1), safe)
+                                let wv = load(b, KernelFunctionText.pointer(2), affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
                                 let prod = b.value("fmul float \(dv), \(wv)")
                                 let term = b.value("select i1 \(ok), float \(prod), float 0.0")
                                 return [b.value("fadd float \(a2[0]), \(term)")]
@@ -122,7 +122,7 @@ public enum NaiveDense {
                         }
                     }
                     let r = epilogue.map { $0.emit(b, acc[0], [n, c, y, x], []) } ?? acc[0]
-                    store(b, r, "%p0", affine(b, [(nc, s.h * s.w), (y, s.w), (x, 1)]))
+                    store(b, r, KernelFunctionText.pointer(0), affine(b, [(nc, s.h * s.w), (y, s.w), (x, 1)]))
                     return []
                 }
                 return []
@@ -146,14 +146,14 @@ public enum NaiveDense {
                                 b.loop(from: "0", to: "\(s.outW)", carried: [("float", a1[0])], hint: "ox") { ox, a2 in
                                     let y = b.value("sub nsw i64 \(affine(b, [(oy, s.stride), (u, 1)])), \(s.padding)")
                                     let x = b.value("sub nsw i64 \(affine(b, [(ox, s.stride), (v, 1)])), \(s.padding)")
-                                    let xv = paddedLoad(b, "%p1", s, n: n, c: c, y: y, x: x)
-                                    let dv = load(b, "%p2", affine(b, [(n, s.o * s.outH * s.outW), (o, s.outH * s.outW), (oy, s.outW), (ox, 1)]))
+                                    let xv = paddedLoad(b, KernelFunctionText.pointer(1), s, n: n, c: c, y: y, x: x)
+                                    let dv = load(b, KernelFunctionText.pointer(2), affine(b, [(n, s.o * s.outH * s.outW), (o, s.outH * s.outW), (oy, s.outW), (ox, 1)]))
                                     return [b.value("fadd float \(a2[0]), \(b.value("fmul float \(xv), \(dv)"))")]
                                 }
                             }
                         }
                         let r = epilogue.map { $0.emit(b, acc[0], [o, c, u, v], []) } ?? acc[0]
-                        store(b, r, "%p0", affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
+                        store(b, r, KernelFunctionText.pointer(0), affine(b, [(o, s.c * s.kh * s.kw), (c, s.kh * s.kw), (u, s.kw), (v, 1)]))
                         return []
                     }
                     return []

@@ -58,7 +58,16 @@ public struct LoweredProgram: Sendable {
         var bodies: [String] = []
         var declarations = Set<String>()
         var calls: [KernelCall] = []
+        // Kernels that differ only in where they read (every task of an unrolled meta-batch)
+        // have the same code key: emit once, then only re-bind arguments.
+        var byKey: [CodeKey: (function: Int, recipe: [Int], outerExtent: Int, work: Int)] = [:]
         for (ki, k) in p.kernels.enumerated() {
+            let (key, pairs) = CodeKey.make(k, p)
+            if let hit = byKey[key] {
+                calls.append(KernelCall(function: hit.function, arguments: hit.recipe.map { pairs[$0] },
+                                        outerExtent: hit.outerExtent, work: hit.work, kernel: ki))
+                continue
+            }
             let lowered = KernelLowering.lower(k, in: p, tunedDense: tunedDense)
             declarations.formUnion(lowered.declarations)
             let index: Int
@@ -68,6 +77,10 @@ public struct LoweredProgram: Sendable {
                 index = bodies.count
                 functions[lowered.text] = index
                 bodies.append(lowered.text)
+            }
+            let recipe = lowered.arguments.map { a in pairs.firstIndex { $0.buffer == a.buffer && $0.offset == a.offset } }
+            if recipe.allSatisfy({ $0 != nil }) {
+                byKey[key] = (index, recipe.compactMap { $0 }, lowered.outerExtent, lowered.work)
             }
             calls.append(KernelCall(function: index, arguments: lowered.arguments, outerExtent: lowered.outerExtent,
                                     work: lowered.work, kernel: ki))
@@ -87,5 +100,53 @@ public struct LoweredProgram: Sendable {
     static func sanitize(_ s: String) -> String {
         let ok = s.map { $0.isLetter || $0.isNumber ? $0 : "_" }
         return String(ok.isEmpty ? ["k"] : ok)
+    }
+}
+
+/// A kernel with every buffer it touches renamed to a canonical argument id and every
+/// unmasked view offset removed: equal keys mean equal code.
+struct CodeKey: Hashable {
+    var body: KernelBody
+    var dtypes: [DType]
+
+    /// The key and the (buffer, element offset) behind each canonical id.
+    static func make(_ k: Kernel, _ p: KernelProgram) -> (CodeKey, [(buffer: Int, offset: Int)]) {
+        var pairs: [(buffer: Int, offset: Int)] = [(k.output, 0)]
+        func id(_ b: Int, _ off: Int) -> Int {
+            if let i = pairs.firstIndex(where: { $0.buffer == b && $0.offset == off }) { return i }
+            pairs.append((b, off))
+            return pairs.count - 1
+        }
+        func norm(_ e: Expr) -> Expr {
+            e.mapLeaves { leaf in
+                guard case .load(let o, var v, let d) = leaf else { return leaf }
+                let b = k.operands[o]
+                if v.mask == nil {
+                    let i = id(b, v.offset)
+                    v.offset = 0
+                    return .load(operand: i, view: v, dtype: d)
+                }
+                return .load(operand: id(b, 0), view: v, dtype: d)
+            } ?? e
+        }
+        let body: KernelBody
+        switch k.body {
+        case .elementwise(let e, let s): body = .elementwise(norm(e), shape: s)
+        case .reduce(let r, let e, let s, let a): body = .reduce(r, norm(e), inputShape: s, axes: a)
+        case .argmax(let e, let s, let a): body = .argmax(norm(e), inputShape: s, axis: a)
+        case let .matmul(b, m, kk, n, sa, sb, ta, tb, e):
+            let offs = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
+            _ = id(k.operands[0], offs[0])
+            _ = id(k.operands[1], offs[1])
+            body = .matmul(batch: b, m: m, k: kk, n: n, aBatchStride: sa, bBatchStride: sb, transposeA: ta, transposeB: tb,
+                           epilogue: e.map(norm))
+        case let .convolution(kind, n, c, h, w, o, kh, kw, st, pd, e):
+            let offs = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
+            _ = id(k.operands[0], offs[0])
+            _ = id(k.operands[1], offs[1])
+            body = .convolution(kind: kind, n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, stride: st, padding: pd,
+                                epilogue: e.map(norm))
+        }
+        return (CodeKey(body: body, dtypes: pairs.map { p.buffers[$0.buffer].dtype }), pairs)
     }
 }

@@ -45,9 +45,12 @@ final class WorkerPool: @unchecked Sendable {
             while posted.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins > 20_000 {
-                    sleeping.store(true, ordering: .releasing)
-                    if posted.load(ordering: .acquiring) == seen { wake.wait() }
-                    sleeping.store(false, ordering: .releasing)
+                    // Dekker-style hand-shake with `run`: both sides store, then load the
+                    // other's flag, so both orderings must be sequentially consistent
+                    // (x86 reorders a store with a later load otherwise, and both would miss).
+                    sleeping.store(true, ordering: .sequentiallyConsistent)
+                    if posted.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+                    sleeping.store(false, ordering: .sequentiallyConsistent)
                     spins = 0
                 }
             }
@@ -64,8 +67,8 @@ final class WorkerPool: @unchecked Sendable {
              _ begin: Int64, _ end: Int64, local: () -> Void) {
         generation += 1
         job = Job(function: function, arguments: arguments, begin: begin, end: end)
-        posted.store(generation, ordering: .releasing)
-        if sleeping.load(ordering: .acquiring) { wake.signal() }
+        posted.store(generation, ordering: .sequentiallyConsistent)
+        if sleeping.load(ordering: .sequentiallyConsistent) { wake.signal() }
         local()
         while finished.load(ordering: .acquiring) != generation {}
     }
