@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT"]),
         .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs"]),
     ]
 )

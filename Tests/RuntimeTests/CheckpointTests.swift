@@ -1,0 +1,100 @@
+import Foundation
+import Interpreter
+import MetaIR
+import MetaLearning
+import Runtime
+import Testing
+
+/// Checkpoint files: a damaged file is rejected with a clear error, and interrupted writes
+/// never damage the real checkpoint.
+@Suite("Checkpoints are validated and written atomically")
+struct CheckpointTests {
+    static let specs = SinusoidMLP(hidden: 8).parameterSpecs + OuterOptimizer.adam.stateSpecs(for: SinusoidMLP(hidden: 8).parameterSpecs)
+
+    /// A store with non-trivial values in every tensor.
+    static func store(seed: UInt64) throws -> ParameterStore {
+        var s = ParameterStore(specs: specs, seed: seed)
+        var rng = SeededRandom(seed: seed &+ 1)
+        for spec in specs { try s.set(spec.name, rng.tensor(spec.type)) }
+        return s
+    }
+
+    static func expectCheckpointError(loading url: URL, into store: ParameterStore,
+                                      sourceLocation: SourceLocation = #_sourceLocation) {
+        var s = store
+        do {
+            _ = try s.load(from: url)
+            Issue.record("\(url.lastPathComponent): loaded without error", sourceLocation: sourceLocation)
+        } catch let e as CheckpointError {
+            #expect(e.path == url.path, sourceLocation: sourceLocation)
+            #expect(e.description.contains(url.path), "\(e)", sourceLocation: sourceLocation)
+            #expect(e.message.contains("truncated") || e.message.contains("corrupt"), "\(e)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(url.lastPathComponent): expected CheckpointError, got \(error)", sourceLocation: sourceLocation)
+        }
+        #expect(s == store, "a failed load changed the store", sourceLocation: sourceLocation)
+    }
+
+    @Test("a truncated checkpoint is rejected with a CheckpointError naming the file")
+    func truncated() throws {
+        let dir = try RT.tempDir("ckpt-truncated")
+        defer { RT.remove(dir) }
+        let url = dir.appendingPathComponent(Trainer.checkpointName)
+        let saved = try Self.store(seed: 1)
+        try saved.save(to: url, metadata: ["iteration": "7"])
+        let bytes = try Data(contentsOf: url)
+        let headerLength = bytes.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        #expect(headerLength > 0 && 8 + headerLength < bytes.count)
+
+        // Cut in half, and inside each region: the length prefix, the JSON header, the last tensor.
+        let cuts = ["half": bytes.count / 2, "prefix": 5, "header": 8 + headerLength / 2, "tail": bytes.count - 3, "empty": 0]
+        var fresh = try Self.store(seed: 2)
+        for (tag, length) in cuts {
+            let cut = dir.appendingPathComponent("cut-\(tag).safetensors")
+            try bytes.prefix(length).write(to: cut)
+            Self.expectCheckpointError(loading: cut, into: fresh)
+            #expect(throws: CheckpointError.self) { _ = try ParameterStore.metadata(of: cut) }
+        }
+        // The intact file still loads, bit for bit.
+        let meta = try fresh.load(from: url)
+        #expect(meta["iteration"] == "7")
+        #expect(fresh == saved)
+    }
+
+    @Test("a leftover temporary file from an interrupted write does not affect loading")
+    func leftoverTemporary() throws {
+        let dir = try RT.tempDir("ckpt-tmp")
+        defer { RT.remove(dir) }
+        let url = dir.appendingPathComponent(Trainer.checkpointName)
+        let saved = try Self.store(seed: 3)
+        try saved.save(to: url, metadata: ["iteration": "10"])
+
+        // A newer checkpoint's write died half way (another process: another pid suffix).
+        let newer = try Self.store(seed: 4)
+        let tmpOther = dir.appendingPathComponent(".\(Trainer.checkpointName).tmp-999999")
+        let newerBytes = try SafeTensors.encode(newer.values.mapValues { ($0.shape, $0.data.map(Float.init)) },
+                                                metadata: ["iteration": "20"])
+        try newerBytes.prefix(newerBytes.count / 2).write(to: tmpOther)
+
+        var loaded = try Self.store(seed: 5)
+        #expect(try loaded.load(from: url)["iteration"] == "10")
+        #expect(loaded == saved)
+        #expect(try ParameterStore.metadata(of: url)["iteration"] == "10")
+
+        // A write that fails before the rename (its temporary path is blocked) leaves the old
+        // checkpoint in place.
+        let tmpOwn = dir.appendingPathComponent(".\(Trainer.checkpointName).tmp-\(getpid())")
+        try FileManager.default.createDirectory(at: tmpOwn, withIntermediateDirectories: false)
+        #expect(throws: CheckpointError.self) { try newer.save(to: url, metadata: ["iteration": "20"]) }
+        try FileManager.default.removeItem(at: tmpOwn)
+        #expect(try loaded.load(from: url)["iteration"] == "10")
+        #expect(loaded == saved)
+
+        // The next save replaces the file whole and leaves no temporary of its own behind.
+        try newer.save(to: url, metadata: ["iteration": "20"])
+        #expect(!FileManager.default.fileExists(atPath: tmpOwn.path))
+        #expect(try loaded.load(from: url)["iteration"] == "20")
+        #expect(loaded == newer)
+        #expect(FileManager.default.fileExists(atPath: tmpOther.path), "the stale temporary is not ours to delete")
+    }
+}

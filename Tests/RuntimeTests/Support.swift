@@ -1,0 +1,97 @@
+import EpisodeData
+import Foundation
+import Interpreter
+import JIT
+import MetaIR
+import MetaLearning
+import Runtime
+import Testing
+
+/// Helpers shared by the runtime (end-to-end training) tests.
+enum RT {
+    /// The bundled Omniglot zips (`shared/data/omniglot` found by walking up from this file,
+    /// as the EpisodeData tests do; at /work/main that is /work/shared/data/omniglot).
+    static let omniglotDir: String? = {
+        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        for _ in 0..<8 {
+            let candidate = url.appendingPathComponent("shared/data/omniglot")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+            url = url.deletingLastPathComponent()
+        }
+        return nil
+    }()
+
+    static var hasOmniglot: Bool { omniglotDir != nil }
+
+    /// Why an Omniglot test is disabled.
+    static let noOmniglot: Comment = "bundled Omniglot (shared/data/omniglot) not found above \(#filePath)"
+
+    /// Every bundled image at 28×28, decoded once per test process.
+    static let store: Result<OmniglotImageStore, any Error> = {
+        guard let dir = omniglotDir else {
+            return .failure(DataError(.missingFile, path: "shared/data/omniglot", "not found"))
+        }
+        return Result { try OmniglotImageStore(path: dir, imageSize: 28, threads: 2) }
+    }()
+
+    /// Meta-train alphabets (no rotations: fewer classes, faster to fit in a CI budget).
+    static func trainData() throws -> OmniglotDataset {
+        try OmniglotDataset(store: store.get(), alphabets: OmniglotSplit.metaTrain, rotations: [0])
+    }
+
+    /// Held-out meta-test alphabets (characters never seen in training).
+    static func testData() throws -> OmniglotDataset {
+        try OmniglotDataset(store: store.get(), alphabets: OmniglotSplit.metaTest, rotations: [0])
+    }
+
+    /// A meta-batch as step inputs (what `metajit train` feeds: `BatchFeeds.make`).
+    static func feeds(_ b: MetaBatch) -> [String: FeedValue] {
+        ["support_x": .f32(b.supportX, b.supportXShape), "support_y": .i32(b.supportY, b.supportYShape),
+         "query_x": .f32(b.queryX, b.queryXShape), "query_y": .i32(b.queryY, b.queryYShape)]
+    }
+
+    /// Kernel threads of the compiled programs (2, as in training; `METAJIT_TEST_THREADS`
+    /// overrides).
+    static let threads = Int(ProcessInfo.processInfo.environment["METAJIT_TEST_THREADS"] ?? "") ?? 2
+
+    /// JIT-compiles a graph at -O3 without the on-disk cache.
+    static func compile(_ g: Graph) throws -> CompiledProgram {
+        try CompiledProgram(graph: g, options: CompileOptions(optLevel: 3, threads: threads, cache: nil))
+    }
+
+    /// A fresh temporary directory.
+    static func tempDir(_ tag: String) throws -> URL {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("runtime-tests-\(tag)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func remove(_ url: URL) { try? FileManager.default.removeItem(at: url) }
+
+    /// Trainer options for a quiet test run.
+    static func options(iterations: Int, dir: URL, checkpointEvery: Int, lr: Double, tasks: Int) -> TrainerOptions {
+        TrainerOptions(iterations: iterations, outputDirectory: dir, checkpointEvery: checkpointEvery,
+                       evaluateEvery: 0, learningRate: { _ in lr }, tasksPerBatch: tasks, progress: false)
+    }
+
+    /// Seconds since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Largest relative difference `|a − b| / max(|a|, |b|, floor)` over two equal-shape tensors.
+    static func maxRelativeDifference(_ a: HostTensor, _ b: HostTensor, floor: Double = 1e-3) -> Double {
+        precondition(a.data.count == b.data.count)
+        var worst = 0.0
+        for (x, y) in zip(a.data, b.data) {
+            let d = abs(x - y) / max(abs(x), abs(y), floor)
+            if !(d <= worst) { worst = d.isNaN ? .infinity : d }
+        }
+        return worst
+    }
+
+    /// Prints a line to stderr (observations the test log keeps).
+    static func note(_ s: String) { FileHandle.standardError.write(Data(("[RuntimeTests] " + s + "\n").utf8)) }
+}
