@@ -48,6 +48,7 @@ public struct LoweredProgram: Sendable {
             var text = "; MetaJIT module part \(k + 1)/\(n)\nsource_filename = \"part\(k)\"\n\n"
             text += declarations.joined(separator: "\n") + "\n\n"
             for f in fs.sorted() { text += functionTexts[f] + "\n" }
+            if k == 0 { text += Self.floatControl }
             return (text, fs.sorted())
         }
     }
@@ -95,6 +96,36 @@ public struct LoweredProgram: Sendable {
         for t in texts { module += t + "\n" }
         return LoweredProgram(module: module, functionNames: names, calls: calls, functionTexts: texts,
                               declarations: declarations.sorted())
+    }
+
+    /// Name of the function that swaps the thread's floating-point control word (part 0 of
+    /// `modules(parts:)` defines it on x86-64).
+    public static let floatControlSymbol = "metajit_swap_mxcsr"
+
+    /// `metajit_swap_mxcsr` in the kernel ABI (`buffers[0]` points at a 32-bit word): sets
+    /// MXCSR to that word and stores the previous value there. The runtime sets flush-to-zero and denormals-are-zero while kernels run: a
+    /// denormal operand costs an x86 core about a hundred cycles, and meta-gradients of
+    /// trained networks produce them.
+    static var floatControl: String {
+        #if arch(x86_64)
+        return """
+            declare void @llvm.x86.sse.stmxcsr(ptr)
+            declare void @llvm.x86.sse.ldmxcsr(ptr)
+            define void @\(floatControlSymbol)(ptr %buffers, i64 %begin, i64 %end) nounwind {
+            entry:
+              %io = load ptr, ptr %buffers, align 8
+              %old = alloca i32, align 4
+              call void @llvm.x86.sse.stmxcsr(ptr %old)
+              call void @llvm.x86.sse.ldmxcsr(ptr %io)
+              %v = load i32, ptr %old, align 4
+              store i32 %v, ptr %io, align 4
+              ret void
+            }
+
+            """
+        #else
+        return ""
+        #endif
     }
 
     static func sanitize(_ s: String) -> String {

@@ -96,6 +96,10 @@ public final class CompiledProgram: Executable {
     let parameterBuffers: [String: Int]
     let outputBuffers: [String: (buffer: Int, type: TensorType)]
     let pool: WorkerPool?
+    /// Swaps MXCSR (x86-64, kernel ABI with the word in `buffers[0]`), or `nil`.
+    let floatControl: RangeKernelFunction?
+    /// MXCSR with all exceptions masked, round to nearest, FTZ (bit 15) and DAZ (bit 6).
+    static let mxcsrFlushDenormals: UInt32 = 0x1F80 | 0x8000 | 0x40
     /// Declared type of each input and parameter.
     public let feedTypes: [String: TensorType]
     /// Work above which a kernel is split between threads.
@@ -194,7 +198,21 @@ public final class CompiledProgram: Executable {
             }
         }
         argumentStart = starts
+        #if arch(x86_64)
+        let fc = try modules[0].rangeKernel(named: LoweredProgram.floatControlSymbol)
+        floatControl = fc
+        #else
+        floatControl = nil
+        #endif
         pool = options.threads > 1 ? WorkerPool() : nil
+        if let pool, let fc = floatControl {
+            // The worker only ever runs kernels: set its control word once.
+            var word = Self.mxcsrFlushDenormals
+            withUnsafeMutablePointer(to: &word) { w in
+                var slot: UnsafeMutableRawPointer? = UnsafeMutableRawPointer(w)
+                withUnsafeMutablePointer(to: &slot) { args in pool.run(fc, args, 0, 1) {} }
+            }
+        }
     }
 
     deinit {
@@ -210,6 +228,25 @@ public final class CompiledProgram: Executable {
 
     /// Runs every kernel once.
     public func execute() {
+        // Flush denormals to zero while the kernels run (restored afterwards, so Swift code on
+        // this thread keeps IEEE behaviour); the worker sets it once for itself.
+        withFlushedDenormals { runSchedule() }
+    }
+
+    /// Runs `body` with FTZ/DAZ set on this thread, restoring the previous control word.
+    func withFlushedDenormals<T>(_ body: () -> T) -> T {
+        var control = Self.mxcsrFlushDenormals
+        return withUnsafeMutablePointer(to: &control) { w in
+            var slot: UnsafeMutableRawPointer? = UnsafeMutableRawPointer(w)
+            return withUnsafeMutablePointer(to: &slot) { args in
+                floatControl?(args, 0, 1)          // set FTZ/DAZ, keep the old word
+                defer { floatControl?(args, 0, 1) } // restore it
+                return body()
+            }
+        }
+    }
+
+    private func runSchedule() {
         withExtendedLifetime(modules) {
             for (i, c) in lowered.calls.enumerated() {
                 let f = functions[c.function]
@@ -251,22 +288,21 @@ public final class CompiledProgram: Executable {
 
     /// Copies `values` into an `f32` input or parameter.
     public func set(_ name: String, floats values: UnsafeBufferPointer<Float>) throws {
-        guard let b = inputBuffers[name] ?? parameterBuffers[name] else { throw ProgramError.unknownName(name) }
-        guard program.buffers[b].dtype == .f32, values.count == program.buffers[b].count else {
-            throw ProgramError.wrongType(name: name, expected: TensorType(program.buffers[b].dtype, [program.buffers[b].count]),
-                                         got: TensorType(.f32, [values.count]))
-        }
-        if let base = values.baseAddress { pointer(b).copyMemory(from: base, byteCount: values.count * 4) }
+        try copyIn(name, values, dtype: .f32)
     }
 
     /// Copies `values` into an `i32` input.
     public func set(_ name: String, int32s values: UnsafeBufferPointer<Int32>) throws {
+        try copyIn(name, values, dtype: .i32)
+    }
+
+    private func copyIn<T>(_ name: String, _ values: UnsafeBufferPointer<T>, dtype: DType) throws {
         guard let b = inputBuffers[name] ?? parameterBuffers[name] else { throw ProgramError.unknownName(name) }
-        guard program.buffers[b].dtype == .i32, values.count == program.buffers[b].count else {
+        guard program.buffers[b].dtype == dtype, values.count == program.buffers[b].count else {
             throw ProgramError.wrongType(name: name, expected: TensorType(program.buffers[b].dtype, [program.buffers[b].count]),
-                                         got: TensorType(.i32, [values.count]))
+                                         got: TensorType(dtype, [values.count]))
         }
-        if let base = values.baseAddress { pointer(b).copyMemory(from: base, byteCount: values.count * 4) }
+        if let base = values.baseAddress { pointer(b).copyMemory(from: base, byteCount: values.count * MemoryLayout<T>.stride) }
     }
 
     /// An output (or input/parameter) as a `HostTensor`.
@@ -347,7 +383,7 @@ extension CompiledProgram {
         var calls = [Int](repeating: 0, count: seconds.count), work = calls
         var example = [Int](repeating: -1, count: seconds.count)
         let clock = ContinuousClock()
-        withExtendedLifetime(modules) {
+        withFlushedDenormals { withExtendedLifetime(modules) {
             for (i, c) in lowered.calls.enumerated() {
                 let f = functions[c.function]
                 let args = argumentTable + argumentStart[i]
@@ -364,7 +400,7 @@ extension CompiledProgram {
                 work[c.function] += c.work
                 if example[c.function] < 0 { example[c.function] = c.kernel }
             }
-        }
+        } }
         let lines = KernelPrinter.print(program).split(separator: "\n").filter { $0.hasPrefix("k") }
         return seconds.indices.map { f in
             let k = example[f]

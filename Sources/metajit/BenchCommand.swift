@@ -29,6 +29,8 @@ struct BenchCommand: ParsableCommand {
     var updateReadme = false
     @Option(help: "Internal: measure one MetaJIT workload in this process and print its JSON line.")
     var single: String?
+    @Flag(help: "Measure matmul GFLOP/s (1 and 2 threads) against the NumPy sgemm peak instead of the workloads.")
+    var matmul = false
 
     func run() throws {
         let catalog = smoke ? BenchWorkload.smoke : BenchWorkload.all
@@ -39,6 +41,21 @@ struct BenchCommand: ParsableCommand {
             let m = try w.measure(warmup: warmup, iterations: iterations, threads: threads, seed: 0)
             let data = try JSONEncoder.sorted.encode(m)
             print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        if matmul {
+            let peak = FileManager.default.isExecutableFile(atPath: python) ? SgemmPeak.measure(python: python) : [:]
+            let rows = try MatmulBench.run()
+            let md = MatmulBench.markdown(rows, peak: peak)
+            print(md)
+            let dir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(md.utf8).write(to: dir.appendingPathComponent("matmul.md"), options: .atomic)
+            let json = try JSONSerialization.data(withJSONObject: [
+                "machine": try JSONSerialization.jsonObject(with: JSONEncoder().encode(MachineInfo.current())),
+                "sgemm_peak_gflops": peak,
+                "rows": try JSONSerialization.jsonObject(with: JSONEncoder().encode(rows))], options: [.prettyPrinted, .sortedKeys])
+            try json.write(to: dir.appendingPathComponent("matmul.json"), options: .atomic)
             return
         }
         let names = workloads.map { $0.split(separator: ",").map(String.init) } ?? catalog.map(\.name)

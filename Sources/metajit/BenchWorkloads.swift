@@ -1,4 +1,5 @@
 import Foundation
+import Interpreter
 import Lowering
 import MetaLearning
 import Runtime
@@ -14,7 +15,7 @@ struct BenchWorkload {
 
     static func conv(_ name: String, _ summary: String, _ c: StepConfig) -> BenchWorkload {
         BenchWorkload(name: name, summary: summary, build: { try StepBuilder.trainStep(c) }) { _, seed in
-            var rng = SplitMix(seed: seed)
+            var rng = SeededRandom(seed: seed)
             let t = c.metaBatch, n = c.ways, s = c.imageSize
             func images(_ count: Int) -> [Float] { (0..<(t * count * s * s)).map { _ in rng.unit() } }
             func labels(_ per: Int) -> [Int32] { (0..<t).flatMap { _ in (0..<n).flatMap { k in [Int32](repeating: Int32(k), count: per) } } }
@@ -36,7 +37,7 @@ struct BenchWorkload {
              StepConfig(algorithm: .protonet, ways: 20, shots: 1, queries: 15, metaBatch: 1, innerSteps: 0, innerLR: 0, strided: false)),
         BenchWorkload(name: "maml-sinusoid", summary: "MAML (2nd order) sinusoid MLP 1-40-40-1, 10-shot, meta-batch 25, 1 inner step",
                       build: { try StepBuilder.sinusoidTrainStep(tasks: 25, shots: 10, queries: 10, steps: 1, innerLR: 0.01) }) { _, seed in
-            var rng = SplitMix(seed: seed)
+            var rng = SeededRandom(seed: seed)
             func points(_ n: Int) -> [Float] { (0..<(25 * n)).map { _ in rng.unit() * 10 - 5 } }
             return ["support_x": .f32(points(10), [25, 10, 1]), "support_y": .f32(points(10), [25, 10, 1]),
                     "query_x": .f32(points(10), [25, 10, 1]), "query_y": .f32(points(10), [25, 10, 1])]
@@ -49,7 +50,7 @@ struct BenchWorkload {
              StepConfig(algorithm: .maml, ways: 5, shots: 1, queries: 15, metaBatch: 2, innerSteps: 1, innerLR: 0.4, strided: true)),
         BenchWorkload(name: "maml-sinusoid", summary: "smoke: sinusoid MAML, meta-batch 4",
                       build: { try StepBuilder.sinusoidTrainStep(tasks: 4) }) { _, seed in
-            var rng = SplitMix(seed: seed)
+            var rng = SeededRandom(seed: seed)
             func points() -> [Float] { (0..<40).map { _ in rng.unit() * 10 - 5 } }
             return ["support_x": .f32(points(), [4, 10, 1]), "support_y": .f32(points(), [4, 10, 1]),
                     "query_x": .f32(points(), [4, 10, 1]), "query_y": .f32(points(), [4, 10, 1])]
@@ -57,18 +58,9 @@ struct BenchWorkload {
     ] }
 }
 
-/// A tiny seeded generator for synthetic benchmark data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+extension SeededRandom {
+    /// Uniform in [0, 1) as `Float` (synthetic benchmark data).
+    mutating func unit() -> Float { Float(uniform()) }
 }
 
 /// Peak resident set size of this process, in bytes (Linux reports KiB).
@@ -129,7 +121,21 @@ extension BenchWorkload {
             guard let k = program.program.kernels[safe: c.kernel] else { return false }
             switch k.body { case .matmul, .convolution: return true; default: return false }
         }.reduce(0) { $0 + $1.work }
-        let hot = program.profile().prefix(5).map { e in
+        let entries = program.profile()
+        if ProcessInfo.processInfo.environment["METAJIT_PROFILE"] != nil {
+            // Time by kind of kernel, then the 25 hottest functions.
+            var byKind: [String: (Double, Int)] = [:]
+            for e in entries {
+                let kind = e.example.split(separator: "=").dropFirst().first.map { String($0.split(separator: " ").first ?? "") } ?? "?"
+                byKind[kind, default: (0, 0)].0 += e.seconds
+                byKind[kind, default: (0, 0)].1 += e.calls
+            }
+            for (k, v) in byKind.sorted(by: { $0.value.0 > $1.value.0 }) { log(String(format: "%-20@ %8.1f ms %6d calls", k, v.0 * 1000, v.1)) }
+            for e in entries.prefix(25) {
+                log(String(format: "%7.1f ms x%-5d %6.1f G/s ", e.seconds * 1000, e.calls, Double(e.work) / max(e.seconds, 1e-12) / 1e9) + e.example.prefix(200))
+            }
+        }
+        let hot = entries.prefix(5).map { e in
             String(format: "%.1f ms x%d (%.1f GFLOP/s) ", e.seconds * 1000, e.calls, Double(e.work) / max(e.seconds, 1e-12) / 1e9)
                 + String(e.example.prefix(160))
         }

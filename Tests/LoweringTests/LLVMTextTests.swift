@@ -8,11 +8,11 @@ import Testing
         var k = KernelFunctionText(name: "sum", bufferCount: 2)
         let b = k.body
         let acc = b.loop(from: "%begin", to: "%end", carried: [("float", "0.0")]) { i, c in
-            let p = b.value("getelementptr float, ptr %p1, i64 \(i)")
+            let p = b.value("getelementptr float, ptr %arg1, i64 \(i)")
             let x = b.value("load float, ptr \(p), align 4")
             return [b.value("fadd float \(c[0]), \(x)")]
         }
-        b.emit("store float \(acc[0]), ptr %p0, align 4")
+        b.emit("store float \(acc[0]), ptr %arg0, align 4")
         b.emit("ret void")
         let module = try LLVMJIT().compile(module: k.text, name: "sum")
         var out: Float = 0
