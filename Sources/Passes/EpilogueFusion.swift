@@ -6,7 +6,7 @@ import MetaIR
 enum EpilogueFusion {
     static func run(_ p: inout KernelProgram) {
         var readers = [Int](repeating: 0, count: p.buffers.count)
-        for k in p.kernels { for b in k.operandsAllReads { readers[b] += 1 } }
+        for k in p.kernels { for b in k.operands { readers[b] += 1 } }
         for o in p.outputs { readers[o.buffer] += 100 }  // outputs are never folded away
         var producer: [Int: Int] = [:]
         for (i, k) in p.kernels.enumerated() { producer[k.output] = i }
@@ -63,9 +63,6 @@ enum EpilogueFusion {
 }
 
 extension Kernel {
-    /// Buffers read (dense kernels' operands included).
-    var operandsAllReads: [Int] { operands }
-
     /// The index space a dense kernel hands its epilogue.
     var outputSpace: [Int] {
         switch body {

@@ -1,4 +1,3 @@
-import Foundation
 import MetaIR
 
 /// Where every intermediate buffer lives inside one arena, reusing space by liveness.
@@ -46,7 +45,7 @@ public struct MemoryPlan: Sendable {
             unplanned += size
             // Free what died before this buffer is written (a kernel's inputs stay live
             // during it, so an output never overlaps what the same kernel reads).
-            if ProcessInfo.processInfo.environment["METAJIT_NO_REUSE"] == nil { live.removeAll { $0.last < start } }
+            live.removeAll { $0.last < start }
             live.sort { $0.offset < $1.offset }
             var candidate = 0
             var placed: Int? = nil

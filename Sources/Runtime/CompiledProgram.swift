@@ -248,17 +248,20 @@ public final class CompiledProgram: Executable {
 
     private func runSchedule() {
         withExtendedLifetime(modules) {
-            for (i, c) in lowered.calls.enumerated() {
-                let f = functions[c.function]
-                let args = argumentTable + argumentStart[i]
-                let n = Int64(c.outerExtent)
-                if let pool, c.work >= splitThreshold, n >= 2 {
-                    let mid = n / 2
-                    pool.run(f, args, mid, n) { f(args, 0, mid) }
-                } else {
-                    f(args, 0, n)
-                }
-            }
+            for i in lowered.calls.indices { call(i) }
+        }
+    }
+
+    /// Runs schedule entry `i`, split between the two threads when it is large enough.
+    func call(_ i: Int) {
+        let c = lowered.calls[i]
+        let f = functions[c.function]
+        let args = argumentTable + argumentStart[i]
+        let n = Int64(c.outerExtent)
+        if let pool, c.work >= splitThreshold, n >= 2 {
+            pool.run(f, args, n / 2, n) { f(args, 0, n / 2) }
+        } else {
+            f(args, 0, n)
         }
     }
 
@@ -347,12 +350,9 @@ public final class CompiledProgram: Executable {
 
     /// Feeds every input and parameter, runs, and returns every output.
     public func run(_ feeds: [String: HostTensor]) throws -> [String: HostTensor] {
-        for (name, b) in inputBuffers.merging(parameterBuffers, uniquingKeysWith: { a, _ in a }) {
+        for (name, expected) in feedTypes {
             guard let v = feeds[name] else { throw ProgramError.missingValue(name) }
-            if let expected = feedTypes[name], expected.shape != v.shape {
-                throw ProgramError.wrongType(name: name, expected: expected, got: v.type)
-            }
-            _ = b
+            guard expected.shape == v.shape else { throw ProgramError.wrongType(name: name, expected: expected, got: v.type) }
             try set(name, v)
         }
         execute()
@@ -385,15 +385,8 @@ extension CompiledProgram {
         let clock = ContinuousClock()
         withFlushedDenormals { withExtendedLifetime(modules) {
             for (i, c) in lowered.calls.enumerated() {
-                let f = functions[c.function]
-                let args = argumentTable + argumentStart[i]
-                let n = Int64(c.outerExtent)
                 let t = clock.now
-                if let pool, c.work >= splitThreshold, n >= 2 {
-                    pool.run(f, args, n / 2, n) { f(args, 0, n / 2) }
-                } else {
-                    f(args, 0, n)
-                }
+                call(i)
                 let d = clock.now - t
                 seconds[c.function] += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
                 calls[c.function] += 1

@@ -9,14 +9,6 @@ import Testing
 
 /// Pins what fusion does to known patterns, and checks the code LLVM makes of them.
 @Suite struct FusionTests {
-    func kernels(_ build: (GraphBuilder) throws -> Tensor, inputs: [Shape], fuse: Bool = true) throws -> KernelProgram {
-        let b = GraphBuilder(name: "pattern")
-        let xs = try inputs.enumerated().map { try b.input("x\($0.offset)", $0.element) }
-        _ = xs
-        b.output("y", try build(b))
-        return Fusion(fuse: fuse).run(try Pipeline.standard().run(try b.finish()))
-    }
-
     @Test func elementwiseChainOfFiveOpsIsOneKernel() throws {
         let b = GraphBuilder(name: "chain")
         let x = try b.input("x", [64, 32])
