@@ -1,3 +1,5 @@
+import Passes
+
 /// LLVM IR text emitters for the dense kernels (matmul and the three convolution forms).
 ///
 /// Every kernel is lowered to one register-tiled GEMM `C[b] (m×n) = A[b] (m×k) · B[b] (k×n)`

@@ -177,18 +177,15 @@ public enum KernelLowering {
         }
         let kernel: DenseKernel
         switch k.body {
-        case let .matmul(batch, m, kk, n, sa, sb, ta, tb, e):
-            let spec = MatmulSpec(batch: batch, m: m, k: kk, n: n, aBatchStride: sa, bBatchStride: sb,
-                                  transposeA: ta, transposeB: tb)
+        case .matmul(let spec, let e):
             kernel = dense.matmul(spec, placeholder, epilogue(e))
-        case let .convolution(kind, n, c, h, w, o, kh, kw, s, pd, e):
-            let spec = ConvSpec(n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, stride: s, padding: pd)
-            switch kind {
-            case 0: kernel = dense.conv2d(spec, placeholder, epilogue(e))
-            case 1: kernel = dense.conv2dInputGrad(spec, placeholder, epilogue(e))
-            default: kernel = dense.conv2dFilterGrad(spec, placeholder, epilogue(e))
-            }
-        default:
+        case .convolution(.forward, let spec, let e):
+            kernel = dense.conv2d(spec, placeholder, epilogue(e))
+        case .convolution(.inputGradient, let spec, let e):
+            kernel = dense.conv2dInputGrad(spec, placeholder, epilogue(e))
+        case .convolution(.filterGradient, let spec, let e):
+            kernel = dense.conv2dFilterGrad(spec, placeholder, epilogue(e))
+        case .elementwise, .reduce, .argmax:
             preconditionFailure("dense() called on a loop kernel")
         }
         var fn = kernel.function

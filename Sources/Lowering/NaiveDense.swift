@@ -1,3 +1,5 @@
+import Passes
+
 /// Straightforward loop nests for the dense ops: the `-O0` reference the tuned
 /// `DenseKernels` are checked against, and code that is obviously correct by reading.
 public enum NaiveDense {

@@ -165,18 +165,11 @@ struct CodeKey: Hashable {
         case .elementwise(let e, let s): body = .elementwise(norm(e), shape: s)
         case .reduce(let r, let e, let s, let a): body = .reduce(r, norm(e), inputShape: s, axes: a)
         case .argmax(let e, let s, let a): body = .argmax(norm(e), inputShape: s, axis: a)
-        case let .matmul(b, m, kk, n, sa, sb, ta, tb, e):
+        case .matmul, .convolution:
             let offs = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
             _ = id(k.operands[0], offs[0])
             _ = id(k.operands[1], offs[1])
-            body = .matmul(batch: b, m: m, k: kk, n: n, aBatchStride: sa, bBatchStride: sb, transposeA: ta, transposeB: tb,
-                           epilogue: e.map(norm))
-        case let .convolution(kind, n, c, h, w, o, kh, kw, st, pd, e):
-            let offs = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
-            _ = id(k.operands[0], offs[0])
-            _ = id(k.operands[1], offs[1])
-            body = .convolution(kind: kind, n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, stride: st, padding: pd,
-                                epilogue: e.map(norm))
+            body = k.body.withEpilogue(k.body.epilogue.map(norm))
         }
         return (CodeKey(body: body, dtypes: pairs.map { p.buffers[$0.buffer].dtype }), pairs)
     }

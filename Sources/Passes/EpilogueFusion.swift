@@ -36,7 +36,7 @@ enum EpilogueFusion {
                 var remap: [Int: Int] = [:]
                 for k in u.operands.indices where k != slot { remap[k] = 2 + remap.count }
                 // The epilogue runs in the dense kernel's index space: [batch, m, n] for matmul.
-                let space = dense.outputSpace
+                let space = dense.body.denseOutputShape ?? []
                 guard let epi = e.mapLeaves({ leaf in
                     switch leaf {
                     case .load(let o, let v, let d):
@@ -63,36 +63,5 @@ enum EpilogueFusion {
 }
 
 extension Kernel {
-    /// The index space a dense kernel hands its epilogue.
-    var outputSpace: [Int] {
-        switch body {
-        case let .matmul(b, m, _, n, _, _, _, _, _): return [b, m, n]
-        case let .convolution(kind, n, c, h, w, o, kh, kw, s, p, _):
-            switch kind {
-            case 0: return [n, o, (h + 2 * p - kh) / s + 1, (w + 2 * p - kw) / s + 1]
-            case 1: return [n, c, h, w]
-            default: return [o, c, kh, kw]
-            }
-        default: return []
-        }
-    }
-
-    var isDenseWithoutEpilogue: Bool {
-        switch body {
-        case .matmul(_, _, _, _, _, _, _, _, let e), .convolution(_, _, _, _, _, _, _, _, _, _, let e): return e == nil
-        default: return false
-        }
-    }
-}
-
-extension KernelBody {
-    func withEpilogue(_ e: Expr) -> KernelBody {
-        switch self {
-        case let .matmul(b, m, k, n, sa, sb, ta, tb, _):
-            return .matmul(batch: b, m: m, k: k, n: n, aBatchStride: sa, bBatchStride: sb, transposeA: ta, transposeB: tb, epilogue: e)
-        case let .convolution(kind, n, c, h, w, o, kh, kw, s, p, _):
-            return .convolution(kind: kind, n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, stride: s, padding: p, epilogue: e)
-        default: return self
-        }
-    }
+    var isDenseWithoutEpilogue: Bool { body.isDense && body.epilogue == nil }
 }

@@ -183,8 +183,9 @@ struct FusionState {
             return reduction(.argmax(x[0], inputShape: inShape, axis: axis), t, i)
         case .matmul:
             return matmul(i, n)
-        case .conv2d(let s, let p), .conv2dInputGrad(let s, let p), .conv2dFilterGrad(let s, let p):
-            return convolution(i, n, stride: s, padding: p)
+        case .conv2d(let s, let p): return convolution(i, n, .forward, stride: s, padding: p)
+        case .conv2dInputGrad(let s, let p): return convolution(i, n, .inputGradient, stride: s, padding: p)
+        case .conv2dFilterGrad(let s, let p): return convolution(i, n, .filterGradient, stride: s, padding: p)
         }
     }
 
@@ -232,9 +233,9 @@ struct FusionState {
         }
         let out = newBuffer(t, .intermediate)
         kernels.append(Kernel(
-            body: .matmul(batch: batch, m: m, k: k, n: nn, aBatchStride: batch > 1 ? ops[0].batchStride : 0,
-                          bBatchStride: batch > 1 ? ops[1].batchStride : 0, transposeA: ops[0].transposed,
-                          transposeB: ops[1].transposed, epilogue: nil),
+            body: .matmul(MatmulSpec(batch: batch, m: m, k: k, n: nn, aBatchStride: batch > 1 ? ops[0].batchStride : 0,
+                                     bBatchStride: batch > 1 ? ops[1].batchStride : 0, transposeA: ops[0].transposed,
+                                     transposeB: ops[1].transposed), epilogue: nil),
             operands: [ops[0].buffer, ops[1].buffer], output: out, nodes: [i]))
         kernels[kernels.count - 1].operandOffsets = [ops[0].offset, ops[1].offset]
         bufferOf[i] = out
@@ -268,21 +269,20 @@ struct FusionState {
         return (b, v.offset, batchStride, transposed)
     }
 
-    mutating func convolution(_ i: Int, _ n: Node, stride: Int, padding: Int) -> Expr {
+    mutating func convolution(_ i: Int, _ n: Node, _ kind: ConvKind, stride: Int, padding: Int) -> Expr {
         let t = n.type
         let a = contiguousOperand(n.inputs[0]), b = contiguousOperand(n.inputs[1])
         let s0 = graph.nodes[n.inputs[0]].type.shape.dims, s1 = graph.nodes[n.inputs[1]].type.shape.dims
-        let kind: Int
+        // The input x and filter w shapes, whichever of the three the node computes.
         let x: [Int], w: [Int]
-        switch n.op {
-        case .conv2d: kind = 0; x = s0; w = s1
-        case .conv2dInputGrad: kind = 1; x = t.shape.dims; w = s1
-        default: kind = 2; x = s0; w = t.shape.dims
+        switch kind {
+        case .forward: x = s0; w = s1
+        case .inputGradient: x = t.shape.dims; w = s1
+        case .filterGradient: x = s0; w = t.shape.dims
         }
+        let spec = ConvSpec(n: x[0], c: x[1], h: x[2], w: x[3], o: w[0], kh: w[2], kw: w[3], stride: stride, padding: padding)
         let out = newBuffer(t, .intermediate)
-        var k = Kernel(body: .convolution(kind: kind, n: x[0], c: x[1], h: x[2], w: x[3], o: w[0], kh: w[2], kw: w[3],
-                                          stride: stride, padding: padding, epilogue: nil),
-                       operands: [a.buffer, b.buffer], output: out, nodes: [i])
+        var k = Kernel(body: .convolution(kind, spec, epilogue: nil), operands: [a.buffer, b.buffer], output: out, nodes: [i])
         k.operandOffsets = [a.offset, b.offset]
         kernels.append(k)
         bufferOf[i] = out

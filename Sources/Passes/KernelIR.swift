@@ -94,12 +94,48 @@ public enum KernelBody: Hashable, Sendable {
     case reduce(ReduceOp, Expr, inputShape: [Int], axes: [Int])
     /// First index of the maximum of `expr` (over `inputShape`) along `axis`, as `i32`.
     case argmax(Expr, inputShape: [Int], axis: Int)
-    /// Batched matrix product of operands 0 and 1 with an optional epilogue.
-    case matmul(batch: Int, m: Int, k: Int, n: Int, aBatchStride: Int, bBatchStride: Int,
-                transposeA: Bool, transposeB: Bool, epilogue: Expr?)
-    /// `conv2d` (kind 0), its input gradient (1) or filter gradient (2) of operands 0 and 1.
-    case convolution(kind: Int, n: Int, c: Int, h: Int, w: Int, o: Int, kh: Int, kw: Int,
-                     stride: Int, padding: Int, epilogue: Expr?)
+    /// Batched matrix product of operands 0 and 1 with an optional epilogue (run in the
+    /// index space `spec.outputShape`).
+    case matmul(MatmulSpec, epilogue: Expr?)
+    /// One of the three convolution forms of operands 0 and 1 with an optional epilogue (run
+    /// in the index space `spec.outputShape(kind)`).
+    case convolution(ConvKind, ConvSpec, epilogue: Expr?)
+}
+
+extension KernelBody {
+    /// The fused epilogue of a dense kernel; `nil` for loop kernels and dense kernels without one.
+    public var epilogue: Expr? {
+        switch self {
+        case .elementwise, .reduce, .argmax: return nil
+        case .matmul(_, let e), .convolution(_, _, let e): return e
+        }
+    }
+
+    /// Whether this is a dense kernel (matmul or convolution).
+    public var isDense: Bool {
+        switch self {
+        case .elementwise, .reduce, .argmax: return false
+        case .matmul, .convolution: return true
+        }
+    }
+
+    /// The index space a dense kernel hands its epilogue (`nil` for loop kernels).
+    public var denseOutputShape: [Int]? {
+        switch self {
+        case .elementwise, .reduce, .argmax: return nil
+        case .matmul(let s, _): return s.outputShape
+        case .convolution(let kind, let s, _): return s.outputShape(kind)
+        }
+    }
+
+    /// The same dense kernel with epilogue `e` (loop kernels are returned unchanged).
+    public func withEpilogue(_ e: Expr?) -> KernelBody {
+        switch self {
+        case .elementwise, .reduce, .argmax: return self
+        case .matmul(let s, _): return .matmul(s, epilogue: e)
+        case .convolution(let kind, let s, _): return .convolution(kind, s, epilogue: e)
+        }
+    }
 }
 
 /// One kernel: reads `operands` (buffer ids), writes buffer `output`.

@@ -42,15 +42,15 @@ public enum KernelPrinter {
             case .elementwise(let e, let shape): line += "elementwise \(shape) \(e)"
             case .reduce(let r, let e, let s, let axes): line += "reduce_\(r.rawValue) \(s) axes=\(axes) \(e)"
             case .argmax(let e, let s, let a): line += "argmax \(s) axis=\(a) \(e)"
-            case let .matmul(b, m, kk, n, sa, sb, ta, tb, e):
-                line += "matmul \(b)x[\(m)x\(kk)]·[\(kk)x\(n)] batch_strides=\(sa),\(sb)"
-                if ta { line += " transpose_a" }
-                if tb { line += " transpose_b" }
+            case .matmul(let s, let e):
+                line += "matmul \(s.batch)x[\(s.m)x\(s.k)]·[\(s.k)x\(s.n)] batch_strides=\(s.aBatchStride),\(s.bBatchStride)"
+                if s.transposeA { line += " transpose_a" }
+                if s.transposeB { line += " transpose_b" }
                 if !k.operandOffsets.allSatisfy({ $0 == 0 }) { line += " offsets=\(k.operandOffsets)" }
                 if let e { line += " epilogue \(e)" }
-            case let .convolution(kind, n, c, h, w, o, kh, kw, s, pd, e):
-                line += ["conv2d", "conv2d_input_grad", "conv2d_filter_grad"][kind]
-                line += " x=[\(n),\(c),\(h),\(w)] w=[\(o),\(c),\(kh),\(kw)] stride=\(s) padding=\(pd)"
+            case .convolution(let kind, let s, let e):
+                line += kind.opName
+                line += " x=[\(s.n),\(s.c),\(s.h),\(s.w)] w=[\(s.o),\(s.c),\(s.kh),\(s.kw)] stride=\(s.stride) padding=\(s.padding)"
                 if !k.operandOffsets.allSatisfy({ $0 == 0 }) { line += " offsets=\(k.operandOffsets)" }
                 if let e { line += " epilogue \(e)" }
             }

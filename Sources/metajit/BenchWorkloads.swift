@@ -119,7 +119,7 @@ extension BenchWorkload {
         let per = seconds(clock.now - t) / Double(iterations)
         let flops = program.lowered.calls.filter { c in
             guard let k = program.program.kernels[safe: c.kernel] else { return false }
-            switch k.body { case .matmul, .convolution: return true; default: return false }
+            return k.body.isDense
         }.reduce(0) { $0 + $1.work }
         let entries = program.profile()
         if ProcessInfo.processInfo.environment["METAJIT_PROFILE"] != nil {

@@ -1,4 +1,5 @@
 import JIT
+import Passes
 import Lowering
 import Testing
 

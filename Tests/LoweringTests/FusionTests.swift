@@ -31,7 +31,7 @@ import Testing
         b.output("y", try relu(x.conv2d(w, stride: 1, padding: 1) + c.reshaped([1, 4, 1, 1])))
         let p = Fusion().run(try b.finish())
         #expect(p.kernels.count == 1)
-        guard case .convolution(_, _, _, _, _, _, _, _, _, _, let e) = p.kernels[0].body else {
+        guard case .convolution(.forward, _, let e) = p.kernels[0].body else {
             Issue.record("not a convolution: \(p.kernels[0].body)")
             return
         }
