@@ -16,7 +16,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLLVM", pkgConfig: "cllvm", providers: [.apt(["llvm-19-dev"])]),
-        .target(name: "JIT", dependencies: ["CLLVM"]),
+        .target(name: "JIT", dependencies: ["CLLVM", "MetaIR"]),
         .target(name: "MetaIR"),
         .systemLibrary(name: "CMetaZlib", path: "Sources/CMetaZlib"),
         .target(
@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Passes", dependencies: ["MetaIR"]),
         .target(name: "Lowering", dependencies: ["Passes", "MetaIR"]),
         .target(name: "MetaLearning", dependencies: ["Autodiff", "GraphDSL", "MetaIR"]),
-        .target(name: "Runtime", dependencies: ["MetaIR", "Interpreter", "Passes", "Lowering", "JIT", "EpisodeData"]),
+        .target(name: "Runtime", dependencies: ["MetaIR", "Interpreter", "Passes", "Lowering", "JIT"]),
         .target(name: "Graphs", dependencies: ["MetaLearning", "Autodiff", "GraphDSL", "MetaIR"], path: "Graphs"),
         .executableTarget(
             name: "metajit",

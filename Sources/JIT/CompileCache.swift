@@ -44,7 +44,7 @@ public struct CompileCache: Sendable, Equatable {
         // Each field is NUL-terminated so that no two field lists hash the same bytes.
         let fields = [
             "metajit-compile-cache-v\(CacheEntry.formatVersion)", LLVMInfo.version, LLVMInfo.hostTriple,
-            LLVMInfo.hostCPUName, LLVMInfo.hostCPUFeatures, optLevel.rawValue,
+            LLVMInfo.hostCPUName, LLVMInfo.hostCPUFeatures, "O\(optLevel.rawValue)",
         ]
         for field in fields {
             hasher.update(field)

@@ -1,13 +1,10 @@
 import CLLVM
+@_exported import enum MetaIR.OptLevel
 
-/// How hard LLVM works on a module: the new-pass-manager pipeline and the code generator level.
-public enum OptLevel: String, Sendable, CaseIterable, Hashable {
-    /// No optimisation: `default<O0>` and the `None` code generator level. Useful as a reference.
-    case O0
-    /// Full optimisation for the host CPU: `default<O3>` (loop and SLP vectorisation) and the
-    /// `Aggressive` code generator level.
-    case O3
-
+// The compiler's one `OptLevel` lives in MetaIR (every stage reads it); here it picks LLVM's
+// pass pipeline and code generator level. Re-exported so that JIT's clients need no second
+// import to name `.O0` / `.O3`.
+extension OptLevel {
     /// The textual pass pipeline handed to `LLVMRunPasses`.
     public var pipeline: String {
         switch self {

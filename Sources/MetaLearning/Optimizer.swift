@@ -35,22 +35,22 @@ public enum OuterOptimizer: String, Sendable, Codable, CaseIterable {
         case .sgd:
             for n in params.names {
                 guard let g = grads[n] else { continue }
-                b.output("update.\(n)", try params.tensor(n) - learningRate * g)
+                b.output(StepSignature.updateOutput(for: n), try params.tensor(n) - learningRate * g)
             }
         case .adam:
             let (beta1, beta2, eps) = (0.9, 0.999, 1e-8)
             let b1t = try state.tensor("adam.b1t") * beta1, b2t = try state.tensor("adam.b2t") * beta2
-            b.output("update.adam.b1t", b1t)
-            b.output("update.adam.b2t", b2t)
+            b.output(StepSignature.updateOutput(for: "adam.b1t"), b1t)
+            b.output(StepSignature.updateOutput(for: "adam.b2t"), b2t)
             // Bias corrections folded into the step size: lr·sqrt(1−β₂ᵗ)/(1−β₁ᵗ).
             let stepSize = try learningRate * sqrt(1 - b2t) / (1 - b1t)
             for n in params.names {
                 guard let g = grads[n] else { continue }
                 let m = try state.tensor("adam.m.\(n)") * beta1 + g * (1 - beta1)
                 let v = try state.tensor("adam.v.\(n)") * beta2 + g * g * (1 - beta2)
-                b.output("update.adam.m.\(n)", m)
-                b.output("update.adam.v.\(n)", v)
-                b.output("update.\(n)", try params.tensor(n) - stepSize * m / (sqrt(v) + eps))
+                b.output(StepSignature.updateOutput(for: "adam.m.\(n)"), m)
+                b.output(StepSignature.updateOutput(for: "adam.v.\(n)"), v)
+                b.output(StepSignature.updateOutput(for: n), try params.tensor(n) - stepSize * m / (sqrt(v) + eps))
             }
         }
     }

@@ -20,9 +20,11 @@ extension StepBuilder {
         let b = GraphBuilder(name: firstOrder ? "train-fomaml-sinusoid" : "train-maml-sinusoid")
         let p = try Parameters(declaring: specs, in: b)
         let s = try Parameters(declaring: state, in: b)
-        let sx = try b.input("support_x", [tasks, shots, 1]), sy = try b.input("support_y", [tasks, shots, 1])
-        let qx = try b.input("query_x", [tasks, queries, 1]), qy = try b.input("query_y", [tasks, queries, 1])
-        let lr = try b.input("lr", .scalar)
+        let sx = try b.input(StepSignature.supportX, [tasks, shots, 1])
+        let sy = try b.input(StepSignature.supportY, [tasks, shots, 1])
+        let qx = try b.input(StepSignature.queryX, [tasks, queries, 1])
+        let qy = try b.input(StepSignature.queryY, [tasks, queries, 1])
+        let lr = try b.input(StepSignature.learningRateName, .scalar)
         var grads: [String: Tensor] = [:]
         var losses: [Tensor] = [], before: [Tensor] = []
         let inner = InnerLoop(steps: steps, learningRate: innerLR, firstOrder: firstOrder)
@@ -42,9 +44,9 @@ extension StepBuilder {
                 before.append(try meanSquaredError(model(xq, p), yq).stopGradient())
             }
         }
-        b.output("loss", try MAML.mean(losses))
+        b.output(StepSignature.lossName, try MAML.mean(losses))
         b.output("pre_adaptation_loss", try MAML.mean(before))
         try optimizer.update(params: p, grads: grads, state: s, learningRate: lr, builder: b)
-        return StepGraph(graph: try b.finish(), parameters: specs + state)
+        return try StepGraph(graph: try b.finish(), parameters: specs + state, kind: .train)
     }
 }

@@ -2,23 +2,28 @@ import Autodiff
 import GraphDSL
 import MetaIR
 
-/// A compiled-step description: the graph plus every parameter (model, learned rates,
-/// optimiser state) with its initialiser.
+/// A compiled-step description: the graph, its calling convention, and every parameter
+/// (model, learned rates, optimiser state) with its initialiser.
 ///
-/// Interface conventions the runtime relies on: inputs `support_x`, `support_y`, `query_x`,
-/// `query_y` (tasks on axis 0) and, for training, the scalar `lr`; outputs `loss`, `accuracy`
-/// (means over tasks), `task_accuracy` (`[tasks]`), and `update.<param>` for every parameter
-/// the step rewrites.
+/// The runtime reads the step's inputs and outputs from `signature` (the episodic
+/// conventions: inputs `support_x`, `support_y`, `query_x`, `query_y` with tasks on axis 0
+/// and, for training, the scalar `lr`; outputs `loss`, `accuracy`, `task_accuracy` and
+/// `update.<param>` for every parameter the step rewrites).
 public struct StepGraph {
     /// The graph.
     public var graph: Graph
     /// All parameters, model first.
     public var parameters: [ParameterSpec]
+    /// The step's inputs and outputs.
+    public var signature: StepSignature
 
-    /// Creates a step graph.
-    public init(graph: Graph, parameters: [ParameterSpec]) {
+    /// Creates a step graph whose signature follows the episodic conventions; throws when
+    /// the graph lacks what they need.
+    public init(graph: Graph, parameters: [ParameterSpec], kind: StepSignature.Kind) throws {
         self.graph = graph
         self.parameters = parameters
+        signature = StepSignature.episodic(kind, of: graph)
+        try signature.validate(against: graph)
     }
 }
 
@@ -44,7 +49,7 @@ public enum StepBuilder {
         let p = try Parameters(declaring: learned, in: b)
         let s = try Parameters(declaring: state, in: b)
         let io = try Inputs(b, c)
-        let lr = try b.input("lr", .scalar)
+        let lr = try b.input(StepSignature.learningRateName, .scalar)
         var grads: [String: Tensor] = [:]
         // The meta-gradient of the mean loss is the mean of per-task gradients. Differentiating
         // each task's loss right after its forward pass puts that task's backward pass next to
@@ -58,9 +63,9 @@ public enum StepBuilder {
             }
         }
         let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true, perTask: perTask)
-        b.output("loss", loss)
-        b.output("accuracy", acc)
-        b.output("task_accuracy", taskAcc)
+        b.output(StepSignature.lossName, loss)
+        b.output(StepSignature.accuracyName, acc)
+        b.output(StepSignature.taskAccuracyName, taskAcc)
         if c.algorithm == .reptile {
             // Reptile's meta-gradient: θ − mean over tasks of the adapted weights φₜ.
             let phi = try reptileTargets(c, params: p, io: io)
@@ -70,7 +75,7 @@ public enum StepBuilder {
             }
         }
         try c.optimizer.update(params: p, grads: grads, state: s, learningRate: lr, builder: b)
-        return StepGraph(graph: try b.finish(), parameters: learned + state)
+        return try StepGraph(graph: try b.finish(), parameters: learned + state, kind: .train)
     }
 
     /// The evaluation step: adapt on each task's support set, score its queries.
@@ -80,20 +85,20 @@ public enum StepBuilder {
         let p = try Parameters(declaring: learned, in: b)
         let io = try Inputs(b, c)
         let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: false)
-        b.output("loss", loss)
-        b.output("accuracy", acc)
-        b.output("task_accuracy", taskAcc)
-        return StepGraph(graph: try b.finish(), parameters: learned)
+        b.output(StepSignature.lossName, loss)
+        b.output(StepSignature.accuracyName, acc)
+        b.output(StepSignature.taskAccuracyName, taskAcc)
+        return try StepGraph(graph: try b.finish(), parameters: learned, kind: .eval)
     }
 
     struct Inputs {
         var sx, sy, qx, qy: Tensor
         init(_ b: GraphBuilder, _ c: StepConfig) throws {
             let (t, n, s) = (c.metaBatch, c.ways, c.imageSize)
-            sx = try b.input("support_x", [t, n * c.shots, 1, s, s])
-            sy = try b.input("support_y", [t, n * c.shots], dtype: .i32)
-            qx = try b.input("query_x", [t, n * c.queries, 1, s, s])
-            qy = try b.input("query_y", [t, n * c.queries], dtype: .i32)
+            sx = try b.input(StepSignature.supportX, [t, n * c.shots, 1, s, s])
+            sy = try b.input(StepSignature.supportY, [t, n * c.shots], dtype: .i32)
+            qx = try b.input(StepSignature.queryX, [t, n * c.queries, 1, s, s])
+            qy = try b.input(StepSignature.queryY, [t, n * c.queries], dtype: .i32)
         }
     }
 

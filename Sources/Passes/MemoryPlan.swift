@@ -20,8 +20,10 @@ public struct MemoryPlan: Sendable {
     /// Alignment of every buffer (a cache line, and the widest vector).
     public static let alignment = 64
 
-    /// Plans `p`.
-    public static func plan(_ p: KernelProgram) -> MemoryPlan {
+    /// The kernels during which each buffer is live: from the kernel that writes it to the
+    /// last that reads it (graph outputs to one past the last kernel); `nil` for buffers no
+    /// kernel writes.
+    public static func liveRanges(_ p: KernelProgram) -> [ClosedRange<Int>?] {
         let n = p.buffers.count
         var first = [Int](repeating: Int.max, count: n), last = [Int](repeating: -1, count: n)
         for (i, k) in p.kernels.enumerated() {
@@ -30,6 +32,14 @@ public struct MemoryPlan: Sendable {
             for b in k.operands { last[b] = max(last[b], i) }
         }
         for o in p.outputs { last[o.buffer] = p.kernels.count }
+        return (0..<n).map { first[$0] == Int.max ? nil : first[$0]...max(first[$0], last[$0]) }
+    }
+
+    /// Plans `p`; with `reuse` off (`-O0`) every buffer gets space of its own, the reference
+    /// that reuse is checked against.
+    public static func plan(_ p: KernelProgram, reuse: Bool = true) -> MemoryPlan {
+        let n = p.buffers.count
+        let lives = liveRanges(p)
         func bytes(_ b: Int) -> Int {
             let raw = p.buffers[b].count * p.buffers[b].dtype.byteSize
             return (max(raw, 1) + alignment - 1) / alignment * alignment
@@ -38,11 +48,18 @@ public struct MemoryPlan: Sendable {
         // Live allocations sorted by offset: (offset, size, last use).
         var live: [(offset: Int, size: Int, last: Int)] = []
         var arena = 0, unplanned = 0
-        let order = (0..<n).filter { p.buffers[$0].role == .intermediate && first[$0] != Int.max }
-            .sorted { first[$0] < first[$1] }
+        let order = (0..<n).filter { p.buffers[$0].role == .intermediate && lives[$0] != nil }
+            .sorted { (lives[$0]?.lowerBound ?? 0) < (lives[$1]?.lowerBound ?? 0) }
         for b in order {
-            let start = first[b], size = bytes(b)
+            guard let range = lives[b] else { continue }
+            let start = range.lowerBound, size = bytes(b)
             unplanned += size
+            guard reuse else {
+                // Nothing is freed: each buffer simply follows the previous one.
+                offsets[b] = arena
+                arena += size
+                continue
+            }
             // Free what died before this buffer is written (a kernel's inputs stay live
             // during it, so an output never overlaps what the same kernel reads).
             live.removeAll { $0.last < start }
@@ -57,7 +74,7 @@ public struct MemoryPlan: Sendable {
             }
             let offset = placed ?? candidate
             offsets[b] = offset
-            live.append((offset, size, last[b]))
+            live.append((offset, size, range.upperBound))
             arena = max(arena, offset + size)
         }
         return MemoryPlan(offsets: offsets, arenaBytes: arena, unplannedBytes: unplanned)

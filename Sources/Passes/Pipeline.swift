@@ -13,9 +13,9 @@ public struct Pipeline: Sendable {
     /// The passes, in order.
     public var passes: [any GraphPass]
 
-    /// The standard pipeline for an optimisation level (0: none, otherwise all).
-    public static func standard(optLevel: Int = 3) -> Pipeline {
-        guard optLevel > 0 else { return Pipeline(passes: []) }
+    /// The standard pipeline for an optimisation level (`O0`: no pass).
+    public static func standard(optLevel: OptLevel = .O3) -> Pipeline {
+        guard optLevel.runsGraphPasses else { return Pipeline(passes: []) }
         // Simplify first: gradient graphs are mostly identities, splat constants and repeats,
         // and every later pass is cheaper on the smaller graph.
         return Pipeline(passes: [Simplify()])

@@ -25,49 +25,6 @@ public enum ProgramError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Options of a native compile.
-public struct CompileOptions: Sendable {
-    /// 0: no graph passes, no fusion, naive dense kernels, LLVM O0. 3: everything.
-    public var optLevel: Int = 3
-    /// Threads a kernel may be split over (1 or 2 on this machine).
-    public var threads: Int = 2
-    /// Where compiled objects are cached (`nil`: no cache).
-    public var cache: CompileCache? = CompileCache()
-    /// Creates options.
-    public init(optLevel: Int = 3, threads: Int = 2, cache: CompileCache? = CompileCache()) {
-        self.optLevel = optLevel
-        self.threads = threads
-        self.cache = cache
-    }
-}
-
-/// How long each compile stage took.
-public struct CompileReport: Sendable, CustomStringConvertible {
-    /// Graph passes (simplify, …).
-    public var passes: Duration = .zero
-    /// Fusion and memory planning.
-    public var fusion: Duration = .zero
-    /// Lowering to LLVM IR text.
-    public var lowering: Duration = .zero
-    /// LLVM (parse, optimise, code generation, link) or cache load.
-    public var llvm: CompileTimings = CompileTimings()
-    /// Kernels in the schedule.
-    public var kernels = 0
-    /// Distinct functions in the module.
-    public var functions = 0
-    /// Arena bytes after planning, and without reuse.
-    public var arenaBytes = 0, unplannedBytes = 0
-
-    /// One line per stage.
-    public var description: String {
-        func ms(_ d: Duration) -> String { String(format: "%.1f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
-        return """
-            passes \(ms(passes)), fusion+planning \(ms(fusion)), lowering \(ms(lowering)), llvm \(ms(llvm.total)) (\(llvm.cache))
-            \(kernels) kernels, \(functions) distinct functions, arena \(arenaBytes / 1024) KiB (\(unplannedBytes / 1024) KiB without reuse)
-            """
-    }
-}
-
 /// A graph compiled to native code: a schedule of JIT-compiled kernels over one arena.
 ///
 /// Inputs and parameters live in resident buffers that the caller fills (`run` copies
@@ -105,53 +62,18 @@ public final class CompiledProgram: Executable {
     /// Work above which a kernel is split between threads.
     let splitThreshold = 150_000
 
-    /// Compiles `graph` with `options`.
+    /// Compiles `graph` with `options` (see `Compiler` for the stages).
     public init(graph g: Graph, options: CompileOptions = CompileOptions(), jit: LLVMJIT? = nil) throws {
-        let clock = ContinuousClock()
-        var report = CompileReport()
-        var t = clock.now
-        graph = try Pipeline.standard(optLevel: options.optLevel).run(g)
-        report.passes = clock.now - t
-        t = clock.now
-        program = Fusion(fuse: options.optLevel > 0).run(graph)
-        plan = MemoryPlan.plan(program)
-        report.fusion = clock.now - t
-        t = clock.now
-        lowered = LoweredProgram.lower(program, name: g.name, tunedDense: options.optLevel > 0)
-        report.lowering = clock.now - t
-        let compiler = try jit ?? LLVMJIT(cache: options.cache)
-        let level: OptLevel = options.optLevel > 0 ? .O3 : .O0
-        // One module per thread: LLVM compiles a module on one core.
-        let parts = lowered.modules(parts: max(1, options.threads))
-        let results = Mutex<[Int: Result<CompiledModule, Error>]>([:])
-        let name = g.name
-        DispatchQueue.concurrentPerform(iterations: parts.count) { k in
-            let r = Result { try compiler.compile(module: parts[k].text, name: "\(name).part\(k)", optLevel: level) }
-            results.withLock { $0[k] = r }
-        }
-        let modules = try (0..<parts.count).map { k in try results.withLock { $0[k] }!.get() }
-        self.modules = modules
-        var timings = modules[0].timings
-        for m in modules.dropFirst() {
-            // Wall time is the slowest part; the phase times are summed over parts.
-            timings.parse += m.timings.parse
-            timings.verify += m.timings.verify
-            timings.optimize += m.timings.optimize
-            timings.codegen += m.timings.codegen
-            timings.link += m.timings.link
-            timings.total = max(timings.total, m.timings.total)
-            if !m.timings.cacheHit { timings.cache = m.timings.cache }
-        }
-        report.llvm = timings
-        report.kernels = lowered.calls.count
-        report.functions = lowered.functionNames.count
-        report.arenaBytes = plan.arenaBytes
-        report.unplannedBytes = plan.unplannedBytes
-        self.report = report
-        var owner = [Int](repeating: 0, count: lowered.functionNames.count)
-        for (k, p) in parts.enumerated() { for f in p.functions { owner[f] = k } }
-        let names = lowered.functionNames
-        functions = try names.indices.map { try modules[owner[$0]].rangeKernel(named: names[$0]) }
+        let compiled = try Compiler(options: options).compile(g, jit: jit)
+        let stages = compiled.stages
+        graph = stages.graph
+        program = stages.program
+        plan = stages.plan
+        lowered = stages.lowered
+        report = compiled.report
+        modules = compiled.modules
+        functions = compiled.functions
+        let plan = stages.plan, program = stages.program, lowered = stages.lowered
 
         let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
         self.arena = arena
@@ -336,10 +258,11 @@ public final class CompiledProgram: Executable {
         return Double(pointer(o.buffer).assumingMemoryBound(to: Float.self)[0])
     }
 
-    /// Copies each `update.<name>` output over parameter `name` (the in-place optimiser step).
+    /// Copies each `update.<name>` output over parameter `name` (the in-place optimiser step
+    /// of a step with the episodic signature).
     public func applyUpdates() {
         for (name, b) in parameterBuffers {
-            guard let u = outputBuffers["update.\(name)"] else { continue }
+            guard let u = outputBuffers[StepSignature.updateOutput(for: name)] else { continue }
             let bytes = program.buffers[b].count * program.buffers[b].dtype.byteSize
             pointer(b).copyMemory(from: pointer(u.buffer), byteCount: bytes)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Interpreter
+import MetaIR
 
 /// Mean accuracy over episodes with its 95% confidence interval.
 public struct EvalResult: Codable, Equatable, CustomStringConvertible {
@@ -32,32 +33,26 @@ public struct EvalResult: Codable, Equatable, CustomStringConvertible {
 
 /// Runs an evaluation step over batches of episodes.
 public enum Evaluator {
-    /// Feeds `batches` (each with `support_x`, ..., tasks on axis 0) through `step` with the
-    /// parameters in `store`; collects `task_accuracy` until `episodes` are scored.
-    public static func evaluate(step: Executable, store: ParameterStore, episodes: Int,
+    /// Feeds `batches` (each with the signature's episode inputs, tasks on axis 0) through
+    /// `step` with the parameters in `store`; collects the per-task accuracy output until
+    /// `episodes` are scored. The signature defaults to the episodic conventions.
+    public static func evaluate(step: Executable, signature: StepSignature? = nil, store: ParameterStore, episodes: Int,
                                 batches: (Int) throws -> [String: FeedValue]) throws -> EvalResult {
+        let signature = signature ?? StepSignature.episodic(.eval, of: step.graph)
+        try signature.validate(against: step.graph)
+        guard let taskAccuracy = signature.taskAccuracy else {
+            throw TrainingError.missingOutput(StepSignature.taskAccuracyName)
+        }
         var accuracies: [Double] = [], losses: [Double] = []
         var index = 0
-        let compiled = step as? CompiledProgram
-        if let compiled { for (n, v) in store.values { try compiled.set(n, v) } }
+        for (n, v) in store.values { try step.set(n, v) }
         while accuracies.count < episodes {
-            let inputs = try batches(index)
-            let acc: HostTensor, loss: Double?
-            if let compiled {
-                for (n, v) in inputs { try v.write(n, into: compiled) }
-                compiled.execute()
-                acc = try compiled.value("task_accuracy")
-                loss = try? compiled.scalar("loss")
-            } else {
-                var feeds = inputs.mapValues(\.hostTensor)
-                for (n, v) in store.values { feeds[n] = v }
-                let out = try step.run(feeds)
-                guard let a = out["task_accuracy"] else { throw TrainingError.missingOutput("task_accuracy") }
-                acc = a
-                loss = out["loss"]?.scalar
-            }
+            for (n, v) in try batches(index) { try step.feed(n, v) }
+            try step.execute()
+            let acc = try step.value(taskAccuracy)
+            guard !acc.data.isEmpty else { throw TrainingError.missingOutput(taskAccuracy) }
             accuracies += acc.data.prefix(episodes - accuracies.count)
-            if let loss { losses.append(loss) }
+            losses.append(try step.scalar(signature.loss))
             index += 1
         }
         return EvalResult(accuracies: accuracies, losses: losses)

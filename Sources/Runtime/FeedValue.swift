@@ -27,13 +27,30 @@ public enum FeedValue: Sendable {
 }
 
 extension CompiledProgram {
-    /// The first parameter whose `update.` output holds a NaN or infinity, if any.
-    public func firstNonFiniteUpdate() -> String? {
-        for (name, _) in parameterBuffers.sorted(by: { $0.key < $1.key }) {
-            guard let u = outputBuffers["update.\(name)"], program.buffers[u.buffer].dtype == .f32 else { continue }
-            let p = pointer(u.buffer).assumingMemoryBound(to: Float.self)
-            for i in 0..<program.buffers[u.buffer].count where !p[i].isFinite { return name }
+    /// Copies `value` into input `name` without a `Double` round trip.
+    public func feed(_ name: String, _ value: FeedValue) throws { try value.write(name, into: self) }
+
+    /// The first of `outputs` (f32) that holds a NaN or an infinity.
+    public func firstNonFinite(among outputs: [String]) throws -> String? {
+        for name in outputs {
+            guard let o = outputBuffers[name] else { throw ProgramError.unknownName(name) }
+            guard program.buffers[o.buffer].dtype == .f32 else { continue }
+            let p = pointer(o.buffer).assumingMemoryBound(to: Float.self)
+            for i in 0..<program.buffers[o.buffer].count where !p[i].isFinite { return name }
         }
         return nil
+    }
+
+    /// Copies each update's output buffer over its parameter's.
+    public func apply(_ updates: [StepSignature.Update]) throws {
+        for u in updates {
+            guard let b = parameterBuffers[u.parameter] else { throw ProgramError.unknownName(u.parameter) }
+            guard let o = outputBuffers[u.output] else { throw ProgramError.unknownName(u.output) }
+            let bytes = program.buffers[b].count * program.buffers[b].dtype.byteSize
+            guard program.buffers[o.buffer].count * program.buffers[o.buffer].dtype.byteSize == bytes else {
+                throw ProgramError.wrongType(name: u.output, expected: feedTypes[u.parameter] ?? o.type, got: o.type)
+            }
+            pointer(b).copyMemory(from: pointer(o.buffer), byteCount: bytes)
+        }
     }
 }

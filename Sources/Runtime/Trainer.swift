@@ -66,14 +66,21 @@ public final class Trainer {
     /// Iterations done.
     public private(set) var iteration: Int
     private let step: Executable
+    private let signature: StepSignature
     private let options: TrainerOptions
     private let metadata: [String: String]
     private var metrics: MetricsLog
 
-    /// Creates a loop; with `resume`, continues from the output folder's checkpoint.
-    public init(step: Executable, store: ParameterStore, options: TrainerOptions,
+    /// Creates a loop over `step`, whose inputs and outputs `signature` names (by default
+    /// the episodic conventions read off its graph); with `resume`, continues from the output
+    /// folder's checkpoint.
+    public init(step: Executable, signature: StepSignature? = nil, store: ParameterStore, options: TrainerOptions,
                 metadata: [String: String], resume: Bool) throws {
+        let signature = signature ?? StepSignature.episodic(.train, of: step.graph)
+        try signature.validate(against: step.graph)
+        guard signature.learningRate != nil else { throw TrainingError.missingOutput(StepSignature.learningRateName) }
         self.step = step
+        self.signature = signature
         self.options = options
         self.metadata = metadata
         var store = store
@@ -95,61 +102,38 @@ public final class Trainer {
     /// Runs until `options.iterations`. `batch(i)` gives iteration `i`'s inputs;
     /// `evaluate` scores the current parameters on the validation split.
     ///
-    /// A `CompiledProgram` step keeps parameters and optimiser state resident in native
-    /// buffers: inputs are copied straight in, `update.*` outputs are copied over the
-    /// parameters after a finite step, and the store is refreshed only to checkpoint or
-    /// evaluate.
+    /// Parameters and optimiser state stay inside the step between iterations (native
+    /// buffers for a compiled step): inputs are written straight in, the update outputs are
+    /// applied after a finite step, and the store is refreshed only to checkpoint or evaluate.
     public func run(batch: (Int) throws -> [String: FeedValue]?,
                     evaluate: ((ParameterStore) throws -> EvalResult)?) throws {
         let bar = ProgressLine(total: options.iterations, enabled: options.progress)
         let start = Date()
         let startIteration = iteration
         var lastCheckpoint: String? = FileManager.default.fileExists(atPath: checkpointURL.path) ? checkpointURL.path : nil
-        let compiled = step as? CompiledProgram
-        if let compiled { for (n, v) in store.values { try compiled.set(n, v) } }
+        for (n, v) in store.values { try step.set(n, v) }
         func syncStore() throws {
-            guard let compiled else { return }
-            for s in store.specs { try store.set(s.name, try compiled.value(s.name)) }
+            for s in store.specs { try store.set(s.name, try step.value(s.name)) }
         }
+        let updateOutputs = signature.updates.map(\.output)
+        let parameterOf = Dictionary(signature.updates.map { ($0.output, $0.parameter) }, uniquingKeysWith: { a, _ in a })
+        let lrName = signature.learningRate ?? StepSignature.learningRateName
         while iteration < options.iterations {
             guard let inputs = try batch(iteration) else { throw TrainingError.outOfData(iteration: iteration) }
             let lr = options.learningRate(iteration)
-            let loss: Double
-            var accuracy: Double? = nil
-            if let compiled {
-                for (n, v) in inputs { try v.write(n, into: compiled) }
-                try compiled.set("lr", HostTensor(TensorType(.f32, .scalar), [lr]))
-                compiled.execute()
-                loss = try compiled.scalar("loss")
-                accuracy = try? compiled.scalar("accuracy")
-                guard loss.isFinite else {
-                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
-                }
-                if let bad = compiled.firstNonFiniteUpdate() {
-                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(bad)", checkpoint: lastCheckpoint)
-                }
-                compiled.applyUpdates()
-            } else {
-                var feeds = inputs.mapValues(\.hostTensor)
-                feeds["lr"] = HostTensor(TensorType(.f32, .scalar), [lr])
-                for (n, v) in store.values { feeds[n] = v }
-                let out = try step.run(feeds)
-                guard let l = out["loss"]?.scalar else { throw TrainingError.missingOutput("loss") }
-                loss = l
-                accuracy = out["accuracy"]?.scalar
-                guard loss.isFinite else {
-                    throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
-                }
-                var next = store
-                for (name, value) in out where name.hasPrefix("update.") {
-                    let target = String(name.dropFirst("update.".count))
-                    guard value.data.allSatisfy(\.isFinite) else {
-                        throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(target)", checkpoint: lastCheckpoint)
-                    }
-                    try next.set(target, value)
-                }
-                store = next
+            for (n, v) in inputs { try step.feed(n, v) }
+            try step.set(lrName, HostTensor(TensorType(.f32, .scalar), [lr]))
+            try step.execute()
+            let loss = try step.scalar(signature.loss)
+            let accuracy = try signature.accuracy.map { try step.scalar($0) }
+            guard loss.isFinite else {
+                throw TrainingError.nonFinite(iteration: iteration + 1, what: "the loss (\(loss))", checkpoint: lastCheckpoint)
             }
+            if let bad = try step.firstNonFinite(among: updateOutputs) {
+                throw TrainingError.nonFinite(iteration: iteration + 1, what: "parameter \(parameterOf[bad] ?? bad)",
+                                              checkpoint: lastCheckpoint)
+            }
+            try step.apply(signature.updates)
             iteration += 1
             let elapsed = Date().timeIntervalSince(start)
             let rate = Double((iteration - startIteration) * options.tasksPerBatch) / max(elapsed, 1e-9)

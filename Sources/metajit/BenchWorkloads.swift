@@ -1,6 +1,7 @@
 import Foundation
 import Interpreter
 import Lowering
+import MetaIR
 import MetaLearning
 import Runtime
 
@@ -19,10 +20,10 @@ struct BenchWorkload {
             let t = c.metaBatch, n = c.ways, s = c.imageSize
             func images(_ count: Int) -> [Float] { (0..<(t * count * s * s)).map { _ in rng.unit() } }
             func labels(_ per: Int) -> [Int32] { (0..<t).flatMap { _ in (0..<n).flatMap { k in [Int32](repeating: Int32(k), count: per) } } }
-            return ["support_x": .f32(images(n * c.shots), [t, n * c.shots, 1, s, s]),
-                    "support_y": .i32(labels(c.shots), [t, n * c.shots]),
-                    "query_x": .f32(images(n * c.queries), [t, n * c.queries, 1, s, s]),
-                    "query_y": .i32(labels(c.queries), [t, n * c.queries])]
+            return [StepSignature.supportX: .f32(images(n * c.shots), [t, n * c.shots, 1, s, s]),
+                    StepSignature.supportY: .i32(labels(c.shots), [t, n * c.shots]),
+                    StepSignature.queryX: .f32(images(n * c.queries), [t, n * c.queries, 1, s, s]),
+                    StepSignature.queryY: .i32(labels(c.queries), [t, n * c.queries])]
         }
     }
 
@@ -39,10 +40,15 @@ struct BenchWorkload {
                       build: { try StepBuilder.sinusoidTrainStep(tasks: 25, shots: 10, queries: 10, steps: 1, innerLR: 0.01) }) { _, seed in
             var rng = SeededRandom(seed: seed)
             func points(_ n: Int) -> [Float] { (0..<(25 * n)).map { _ in rng.unit() * 10 - 5 } }
-            return ["support_x": .f32(points(10), [25, 10, 1]), "support_y": .f32(points(10), [25, 10, 1]),
-                    "query_x": .f32(points(10), [25, 10, 1]), "query_y": .f32(points(10), [25, 10, 1])]
+            return Self.regression(points(10), points(10), points(10), points(10), shape: [25, 10, 1])
         },
     ] }
+
+    /// Episode inputs of a regression step, all of one shape.
+    static func regression(_ sx: [Float], _ sy: [Float], _ qx: [Float], _ qy: [Float], shape: [Int]) -> [String: FeedValue] {
+        [StepSignature.supportX: .f32(sx, shape), StepSignature.supportY: .f32(sy, shape),
+         StepSignature.queryX: .f32(qx, shape), StepSignature.queryY: .f32(qy, shape)]
+    }
 
     /// Small variants for CI's smoke run (same code paths, seconds not minutes).
     static var smoke: [BenchWorkload] { [
@@ -52,8 +58,7 @@ struct BenchWorkload {
                       build: { try StepBuilder.sinusoidTrainStep(tasks: 4) }) { _, seed in
             var rng = SeededRandom(seed: seed)
             func points() -> [Float] { (0..<40).map { _ in rng.unit() * 10 - 5 } }
-            return ["support_x": .f32(points(), [4, 10, 1]), "support_y": .f32(points(), [4, 10, 1]),
-                    "query_x": .f32(points(), [4, 10, 1]), "query_y": .f32(points(), [4, 10, 1])]
+            return Self.regression(points(), points(), points(), points(), shape: [4, 10, 1])
         },
     ] }
 }
@@ -98,17 +103,18 @@ extension BenchWorkload {
         let t0 = clock.now
         let step = try build()
         let built = clock.now
-        let program = try CompiledProgram(graph: step.graph, options: CompileOptions(optLevel: 3, threads: threads))
+        let program = try CompiledProgram(graph: step.graph, options: CompileOptions(optLevel: .O3, threads: threads))
         let compiled = clock.now
         let store = ParameterStore(specs: step.parameters, seed: seed)
         for (n, v) in store.values { try program.set(n, v) }
         let feeds = inputs(step, seed)
-        for (n, v) in feeds { try v.write(n, into: program) }
-        try program.set("lr", .init(.init(.f32, .scalar), [1e-3]))
+        for (n, v) in feeds { try program.feed(n, v) }
+        let signature = step.signature
+        try program.set(signature.learningRate ?? StepSignature.learningRateName, .init(.init(.f32, .scalar), [1e-3]))
         func once() throws -> Double {
             program.execute()
-            program.applyUpdates()
-            return try program.scalar("loss")
+            try program.apply(signature.updates)
+            return try program.scalar(signature.loss)
         }
         let first = try once()
         let firstDone = clock.now

@@ -5,6 +5,7 @@ import MetaIR
 import Passes
 import Lowering
 import JIT
+import Runtime
 
 /// `metajit dump`: print a stage of the compiler for a graph.
 struct DumpCommand: ParsableCommand {
@@ -46,25 +47,19 @@ struct DumpCommand: ParsableCommand {
     @Flag(help: "Print node counts (before/after simplification) to stderr.")
     var stats = false
 
-    @Option(name: .customLong("dump-after"), help: "Print the graph after this pass of the pipeline (e.g. simplify) and stop.")
+    @Option(name: .customLong("dump-after"),
+            help: "Print what one compile stage produced and stop: a graph pass (e.g. simplify), fusion, memory-plan or lowering.")
     var dumpAfter: String?
 
     @Option(name: .customLong("opt-level"), help: "Optimisation level 0 or 3 (also -O0/-O3).")
-    var optLevel: Int = 3
+    var optLevel: OptLevel = .O3
+
+    var compiler: Compiler { Compiler(options: CompileOptions(optLevel: optLevel, cache: nil)) }
 
     func run() throws {
         let traced = try source.load().graph
         if let dumpAfter {
-            var found = false
-            _ = try Pipeline.standard(optLevel: optLevel).run(traced) { name, g in
-                if name == dumpAfter, !found {
-                    found = true
-                    print(Printer.print(g), terminator: "")
-                }
-            }
-            guard found else {
-                throw ValidationError("no pass named '\(dumpAfter)' at -O\(optLevel); passes: \(Pipeline.standard(optLevel: optLevel).passes.map(\.name).joined(separator: ", "))")
-            }
+            try printStage(dumpAfter, of: traced)
             return
         }
         if [.fused, .llvm, .llvmOpt, .asm].contains(stage) {
@@ -93,7 +88,7 @@ struct DumpCommand: ParsableCommand {
             return simplified
         case .opt, .fused, .llvm, .llvmOpt, .asm:
             report("traced", traced)
-            let opt = try Pipeline.standard().run(traced)
+            let opt = try compiler.pipeline.run(traced)
             report("opt", opt)
             return opt
         }
@@ -106,18 +101,44 @@ struct DumpCommand: ParsableCommand {
 }
 
 extension DumpCommand {
+    /// `--dump-after STAGE`: the artifact of one stage, as the compiler made it.
+    func printStage(_ wanted: String, of traced: Graph) throws {
+        let c = compiler
+        guard c.stageNames.contains(wanted) else {
+            throw ValidationError("no stage named '\(wanted)' at \(optLevel); stages: \(c.stageNames.joined(separator: ", "))")
+        }
+        var text = ""
+        _ = try c.lower(traced) { artifact in
+            guard artifact.stage == wanted, text.isEmpty else { return }
+            switch artifact {
+            case .graph(_, let g): text = format == .dot ? DotPrinter.print(g) : Printer.print(g)
+            case .kernels(_, let program, let plan): text = KernelPrinter.print(program, plan: plan)
+            case .llvm(let lowered): text = lowered.module
+            }
+        }
+        print(text, terminator: "")
+    }
+
     func printBackEnd(_ traced: Graph) throws {
-        let opt = try Pipeline.standard(optLevel: optLevel).run(traced)
-        let program = Fusion(fuse: optLevel > 0).run(opt)
+        let stages = try compiler.lower(traced)
         if stage == .fused {
-            print(KernelPrinter.print(program, plan: MemoryPlan.plan(program)), terminator: "")
+            print(KernelPrinter.print(stages.program, plan: stages.plan), terminator: "")
             return
         }
-        let lowered = LoweredProgram.lower(program, name: traced.name, tunedDense: optLevel > 0)
+        let module = stages.lowered.module
         switch stage {
-        case .llvm: print(lowered.module, terminator: "")
-        case .llvmOpt: print(try LLVMJIT().optimizedIR(irText: lowered.module, name: traced.name, optLevel: optLevel > 0 ? .O3 : .O0), terminator: "")
-        default: print(try LLVMJIT().emitAssembly(irText: lowered.module, name: traced.name, optLevel: optLevel > 0 ? .O3 : .O0), terminator: "")
+        case .llvm: print(module, terminator: "")
+        case .llvmOpt: print(try LLVMJIT().optimizedIR(irText: module, name: traced.name, optLevel: optLevel), terminator: "")
+        case .asm: print(try LLVMJIT().emitAssembly(irText: module, name: traced.name, optLevel: optLevel), terminator: "")
+        case .graph, .grad, .opt, .fused: break
         }
+    }
+}
+
+extension OptLevel: ExpressibleByArgument {
+    /// Parses `0` … `3` (what `-O0` … `-O3` are rewritten to).
+    public init?(argument: String) {
+        guard let n = Int(argument), let level = OptLevel(number: n) else { return nil }
+        self = level
     }
 }

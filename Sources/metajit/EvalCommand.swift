@@ -48,7 +48,7 @@ struct EvalCommand: ParsableCommand {
             ?? EpisodeSampler(dataset: dataset, config: config, seed: seed)
         let total = manifest != nil ? min(episodes, (sampler.metaBatchCount ?? 0) * c.metaBatch) : episodes
         let step = try ProgramFactory.make(graph.graph, backend: backend)
-        let result = try Evaluator.evaluate(step: step, store: store, episodes: total) { i in
+        let result = try Evaluator.evaluate(step: step, signature: graph.signature, store: store, episodes: total) { i in
             BatchFeeds.make(try sampler.metaBatch(at: i))
         }
         print(result)

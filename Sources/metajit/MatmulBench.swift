@@ -23,7 +23,7 @@ enum MatmulBench {
             b.output("c", try x.matmul(w))
             let g = try b.finish()
             for threads in [1, 2] {
-                let p = try CompiledProgram(graph: g, options: CompileOptions(optLevel: 3, threads: threads))
+                let p = try CompiledProgram(graph: g, options: CompileOptions(optLevel: .O3, threads: threads))
                 var rng = SeededRandom(seed: 1)
                 try p.set("a", rng.tensor(TensorType(.f32, [s.m, s.k])))
                 try p.set("b", rng.tensor(TensorType(.f32, [s.k, s.n])))

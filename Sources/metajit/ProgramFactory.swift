@@ -5,12 +5,12 @@ import Runtime
 
 /// Makes an executable for a back end.
 enum ProgramFactory {
-    static func make(_ g: Graph, backend: BackendKind, optLevel: Int = 3, threads: Int = 2, verbose: Bool = false) throws -> Executable {
+    static func make(_ g: Graph, backend: BackendKind, optLevel: OptLevel = .O3, threads: Int = 2, verbose: Bool = false) throws -> Executable {
         switch backend {
         case .interp: return try InterpretedProgram(graph: g)
         case .jit:
             let p = try CompiledProgram(graph: g, options: CompileOptions(optLevel: optLevel, threads: threads))
-            if verbose { log("compile \(g.name) (-O\(optLevel)): \(p.report)") }
+            if verbose { log("compile \(g.name) (\(optLevel)): \(p.report)") }
             return p
         }
     }

@@ -15,7 +15,7 @@ struct RunCommand: ParsableCommand {
     var backend: BackendKind = .jit
 
     @Option(name: .customLong("opt-level"), help: "Optimisation level for the jit back end: 0 or 3 (also -O0/-O3).")
-    var optLevel: Int = 3
+    var optLevel: OptLevel = .O3
 
     @Option(help: "Threads for the jit back end.")
     var threads: Int = 2

@@ -71,8 +71,9 @@ enum DataLocator {
 /// Turns a meta-batch from the loader into step inputs.
 enum BatchFeeds {
     static func make(_ b: MetaBatch) -> [String: FeedValue] {
-        ["support_x": .f32(b.supportX, b.supportXShape), "support_y": .i32(b.supportY, b.supportYShape),
-         "query_x": .f32(b.queryX, [b.batchSize, b.ways * b.queries] + b.imageShape.dims),
-         "query_y": .i32(b.queryY, [b.batchSize, b.ways * b.queries])]
+        [StepSignature.supportX: .f32(b.supportX, b.supportXShape),
+         StepSignature.supportY: .i32(b.supportY, b.supportYShape),
+         StepSignature.queryX: .f32(b.queryX, [b.batchSize, b.ways * b.queries] + b.imageShape.dims),
+         StepSignature.queryY: .i32(b.queryY, [b.batchSize, b.ways * b.queries])]
     }
 }

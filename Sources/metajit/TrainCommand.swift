@@ -53,7 +53,7 @@ struct TrainCommand: ParsableCommand {
             iterations: iterations, outputDirectory: outDir, checkpointEvery: max(checkpointEvery, 1),
             evaluateEvery: evalEvery, learningRate: { i in halve > 0 ? lr0 * pow(0.5, Double(i / halve)) : lr0 },
             tasksPerBatch: record.trainStep.metaBatch, progress: !quiet)
-        let trainer = try Trainer(step: step, store: store, options: options,
+        let trainer = try Trainer(step: step, signature: trainGraph.signature, store: store, options: options,
                                   metadata: ["run": try record.encoded(), "format": "metajit-checkpoint-1"], resume: resume)
 
         let trainData = try OmniglotDataset.load(path: record.data, alphabets: record.trainSplit, rotations: record.rotations)
@@ -87,7 +87,7 @@ struct TrainCommand: ParsableCommand {
         return { store in
             var subset = ParameterStore(specs: graph.parameters, seed: 0)
             for (n, v) in store.values where names.contains(n) { try subset.set(n, v) }
-            return try Evaluator.evaluate(step: step, store: subset, episodes: episodes) { i in
+            return try Evaluator.evaluate(step: step, signature: graph.signature, store: subset, episodes: episodes) { i in
                 BatchFeeds.make(try sampler.metaBatch(at: i))
             }
         }

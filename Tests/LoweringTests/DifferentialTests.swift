@@ -90,7 +90,7 @@ func maxRelativeError(_ a: HostTensor, _ b: HostTensor) -> Double {
     return zip(a.data, b.data).map { x, y in x.isNaN && y.isNaN ? 0 : abs(x - y) / scale }.max() ?? 0
 }
 
-func expectAgreement(_ g: Graph, seed: UInt64 = 1, tolerance: Double, optLevels: [Int] = [0, 3],
+func expectAgreement(_ g: Graph, seed: UInt64 = 1, tolerance: Double, optLevels: [OptLevel] = [.O0, .O3],
                      sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     let feeds = RandomFeeds.make(for: g, seed: seed)
     let reference = try Interpreter().run(g, feeds: feeds)
@@ -121,7 +121,7 @@ func expectAgreement(_ g: Graph, seed: UInt64 = 1, tolerance: Double, optLevels:
         try expectAgreement(built.graph, tolerance: 1e-4)
         // The gradient graph of the loss with respect to every parameter.
         let g = try Autodiff.gradientGraph(built.graph, of: "loss")
-        try expectAgreement(g, tolerance: 1e-3, optLevels: [3])
+        try expectAgreement(g, tolerance: 1e-3, optLevels: [.O3])
     }
 
     @Test func secondOrderMAMLSinusoid() throws {
@@ -131,6 +131,6 @@ func expectAgreement(_ g: Graph, seed: UInt64 = 1, tolerance: Double, optLevels:
 
     @Test func secondOrderMAMLConv4() throws {
         let built = try GraphCatalog.named("maml-conv4").build(GraphConfig(["tasks": 1, "steps": 1, "ways": 2, "queries": 1, "width": 4, "image": 12]))
-        try expectAgreement(built.graph, tolerance: 2e-3, optLevels: [3])
+        try expectAgreement(built.graph, tolerance: 2e-3, optLevels: [.O3])
     }
 }

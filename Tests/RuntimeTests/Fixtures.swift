@@ -104,7 +104,7 @@ enum SinusoidFixture {
         var grads: [String: Tensor] = [:]
         for (n, g) in zip(p.names, try Autodiff.grad(of: loss, wrt: p.all)) { grads[n] = g }
         try optimizer.update(params: p, grads: grads, state: s, learningRate: lr, builder: b)
-        return StepGraph(graph: try b.finish(), parameters: specs + state)
+        return try StepGraph(graph: try b.finish(), parameters: specs + state, kind: .train)
     }
 
     /// Task `t` of a `[tasks, n, 1]` tensor.

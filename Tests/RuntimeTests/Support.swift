@@ -56,7 +56,7 @@ enum RT {
 
     /// JIT-compiles a graph at -O3 without the on-disk cache.
     static func compile(_ g: Graph) throws -> CompiledProgram {
-        try CompiledProgram(graph: g, options: CompileOptions(optLevel: 3, threads: threads, cache: nil))
+        try CompiledProgram(graph: g, options: CompileOptions(optLevel: .O3, threads: threads, cache: nil))
     }
 
     /// A fresh temporary directory.
