@@ -267,7 +267,12 @@ final class DenseGemmEmitter {
     /// Register tile for an `m×n` product: `nv` vectors of 16 columns × `mr` rows.
     static func tile(m: Int, n: Int) -> (mr: Int, nv: Int) {
         let nv = max(1, min(4, (n + 15) / 16))
-        let mr = [1: 8, 2: 12, 3: 8, 4: 6][nv]!
+        let mr: Int
+        switch nv {
+        case 1, 3: mr = 8
+        case 2: mr = 12
+        default: mr = 6
+        }
         return (max(1, min(mr, m)), nv)
     }
 

@@ -118,7 +118,7 @@ struct ExprEmitter {
             case .relu:
                 let c = b.value("icmp sgt i32 \(x), 0")
                 return b.value("select i1 \(c), i32 \(x), i32 0")
-            default:
+            case .exp, .log, .sqrt, .tanh:
                 // Transcendentals on integers go through f64, as the interpreter computes them.
                 let f = b.value("sitofp i32 \(x) to double")
                 let r = unary(u, f, .f64)
@@ -206,7 +206,7 @@ struct ExprEmitter {
             declarations.insert("declare i64 @llvm.fptosi.sat.i64.\(from == .f64 ? "f64" : "f32")(\(f))")
             let wide = b.value("call i64 @llvm.fptosi.sat.i64.\(from == .f64 ? "f64" : "f32")(\(f) \(x))")
             return b.value("trunc i64 \(wide) to i32")
-        default: return x
+        case (.f32, .f32), (.f64, .f64), (.i32, .i32), (.bool, .bool): return x  // returned above
         }
     }
 

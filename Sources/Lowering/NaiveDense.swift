@@ -25,7 +25,7 @@ public enum NaiveDense {
 
     /// Batched matmul; the range covers `batch·m` rows.
     public static func matmul(_ s: MatmulSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
-        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
         let b = fn.body
         b.loop(from: "%begin", to: "%end", hint: "row") { row, _ in
             let bi = b.value("udiv i64 \(row), \(s.m)"), i = b.value("urem i64 \(row), \(s.m)")
@@ -60,7 +60,7 @@ public enum NaiveDense {
 
     /// Forward convolution; the range covers `n·o`.
     public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
-        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
         let b = fn.body
         b.loop(from: "%begin", to: "%end", hint: "no") { no, _ in
             let n = b.value("udiv i64 \(no), \(s.o)"), o = b.value("urem i64 \(no), \(s.o)")
@@ -94,7 +94,7 @@ public enum NaiveDense {
     /// `dx[n,c,y,x] = Σ_{o,u,v : y = oy·s+u−p, x = ox·s+v−p} dy[n,o,oy,ox]·w[o,c,u,v]`;
     /// the range covers `n·c`.
     public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
-        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
         let b = fn.body
         b.loop(from: "%begin", to: "%end", hint: "nc") { nc, _ in
             let n = b.value("udiv i64 \(nc), \(s.c)"), c = b.value("urem i64 \(nc), \(s.c)")
@@ -137,7 +137,7 @@ public enum NaiveDense {
 
     /// `dw[o,c,u,v] = Σ_{n,oy,ox} x[n,c,oy·s+u−p,ox·s+v−p]·dy[n,o,oy,ox]`; the range covers `o`.
     public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
-        var fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
+        let fn = KernelFunctionText(name: name, bufferCount: 3 + (epilogue?.extraBuffers ?? 0))
         let b = fn.body
         b.loop(from: "%begin", to: "%end", hint: "o") { o, _ in
             b.loop(from: "0", to: "\(s.c)", hint: "c") { c, _ in
