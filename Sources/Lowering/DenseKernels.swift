@@ -65,10 +65,10 @@ public enum DenseKernels {
         // line oh of row kk = (c,u,v) is x[n, c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW.
         g.linePack = LinePack(
             alongK: false, lineLength: s.outW, count: s.outW, colStride: 1, srcStride: s.stride, srcLength: s.w,
-            offsets: { g, _, kk in ("0", g.sub(g.urem(kk, s.kw), "\(s.padding)")) },
+            offsets: { g, _, kk in (.i64(0), g.sub(g.urem(kk, s.kw), .i64(s.padding))) },
             line: { g, bi, kk, oh in
                 let c = g.udiv(kk, kk2), u = g.udiv(g.urem(kk, kk2), s.kw)
-                let ih = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
+                let ih = g.sub(g.add(g.mul(oh, s.stride), u), .i64(s.padding))
                 return (g.ult(ih, s.h), g.add(g.add(g.mul(bi, s.c * hw), g.mul(c, hw)), g.mul(ih, s.w)))
             })
         g.index = { g, bi, i, j in [bi, i, g.udiv(j, s.outW), g.urem(j, s.outW)] }
@@ -100,13 +100,12 @@ public enum DenseKernels {
         // B = dy[image] (o × outH·outW), in place.
         g.bBatchOffset = { g, bi in g.mul(g.udiv(bi, groups), s.o * p) }
         let dx = KernelFunctionText.pointer(0)
-        let regionStart = { (g: DenseGemmEmitter, bi: String) in g.mul(bi, gsize * hw) }
+        let regionStart = { (g: DenseGemmEmitter, bi: Value) in g.mul(bi, gsize * hw) }
         g.scatter = ScatterStore(
             begin: { g, bi in
                 let start = regionStart(g, bi)
-                g.b.loop(from: "0", to: "\(gsize * hw)", hint: "zx") { e, _ in
+                g.b.forEach(from: .i64(0), to: .i64(gsize * hw), hint: "zx") { e in
                     g.b.emit("store float 0.0, ptr \(g.gep(dx, g.add(start, e))), align 4")
-                    return []
                 }
             },
             add: { g, bi, r, j0, width, values in
@@ -114,41 +113,38 @@ public enum DenseKernels {
                 let u = g.udiv(uv, s.kw), v = g.urem(uv, s.kw)
                 let start = regionStart(g, bi)
                 let plane = g.add(start, g.mul(cl, hw))
-                let jEnd = g.add(j0, "\(width)")
+                let jEnd = g.add(j0, .i64(width))
                 // Output rows oh of the tile's pixels; in each, the ow whose x is in the image.
-                let ohLo = g.udiv(j0, s.outW), ohHi = g.add(g.udiv(g.sub(jEnd, "1"), s.outW), "1")
-                let owMin = g.smax("0", g.ceilDiv(g.sub("\(s.padding)", v), s.stride))
-                let owMax = g.ceilDiv(g.sub("\(s.w + s.padding)", v), s.stride)
-                g.b.loop(from: ohLo, to: ohHi, hint: "sy") { oh, _ in
+                let ohLo = g.udiv(j0, s.outW), ohHi = g.add(g.udiv(g.sub(jEnd, .i64(1)), s.outW), .i64(1))
+                let owMin = g.smax(.i64(0), g.ceilDiv(g.sub(.i64(s.padding), v), s.stride))
+                let owMax = g.ceilDiv(g.sub(.i64(s.w + s.padding), v), s.stride)
+                g.b.forEach(from: ohLo, to: ohHi, hint: "sy") { oh in
                     let lineStart = g.mul(oh, s.outW)
-                    let y = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
+                    let y = g.sub(g.add(g.mul(oh, s.stride), u), .i64(s.padding))
                     let owLo = g.smax(g.sub(g.smax(j0, lineStart), lineStart), owMin)
-                    let owHi0 = g.smin(g.sub(g.smin(jEnd, g.add(lineStart, "\(s.outW)")), lineStart), owMax)
+                    let owHi0 = g.smin(g.sub(g.smin(jEnd, g.add(lineStart, .i64(s.outW))), lineStart), owMax)
                     let owHi = g.b.value("select i1 \(g.ult(y, s.h)), i64 \(owHi0), i64 \(owLo)")
-                    let rowBase = g.add(plane, g.sub(g.mul(y, s.w), "\(s.padding)"))
+                    let rowBase = g.add(plane, g.sub(g.mul(y, s.w), .i64(s.padding)))
                     let valueBase = g.sub(lineStart, j0)
-                    g.b.loop(from: owLo, to: owHi, hint: "sx") { ow, _ in
+                    g.b.forEach(from: owLo, to: owHi, hint: "sx") { ow in
                         let value = g.loadFloat(values, g.add(valueBase, ow))
                         let ptr = g.gep(dx, g.add(rowBase, g.add(g.mul(ow, s.stride), v)))
                         let old = g.b.value("load float, ptr \(ptr), align 4")
                         g.b.emit("store float \(g.b.value("fadd float \(old), \(value)")), ptr \(ptr), align 4")
-                        return []
                     }
-                    return []
                 }
             },
             end: { g, bi in
                 guard let epilogue = g.epilogue else { return }
                 let start = regionStart(g, bi)
                 let img = g.udiv(bi, groups), c0 = g.mul(g.urem(bi, groups), gsize)
-                g.b.loop(from: "0", to: "\(gsize * hw)", hint: "ex") { e, _ in
+                g.b.forEach(from: .i64(0), to: .i64(gsize * hw), hint: "ex") { e in
                     let ptr = g.gep(dx, g.add(start, e))
                     let x = g.b.value("load float, ptr \(ptr), align 4")
                     let rem = g.urem(e, hw)
                     let index = [img, g.add(c0, g.udiv(e, hw)), g.udiv(rem, s.w), g.urem(rem, s.w)]
                     let y = epilogue.emit(g.b, x, index, g.extraPointers)
                     g.b.emit("store float \(y), ptr \(ptr), align 4")
-                    return []
                 }
             })
         return g.finish(flops: s.flops)
@@ -174,11 +170,11 @@ public enum DenseKernels {
         // Along k: line (n, oh) of column j = (c,u,v) is x[n, c, oh·s+u−p, ow·s+v−p], ow in 0..<outW.
         g.linePack = LinePack(
             alongK: true, lineLength: s.outW, count: s.outW, colStride: 1, srcStride: s.stride, srcLength: s.w,
-            offsets: { g, _, j in ("0", g.sub(g.urem(j, s.kw), "\(s.padding)")) },
+            offsets: { g, _, j in (.i64(0), g.sub(g.urem(j, s.kw), .i64(s.padding))) },
             line: { g, _, j, line in
                 let img = g.udiv(line, s.outH), oh = g.urem(line, s.outH)
                 let c = g.udiv(j, kk2), u = g.udiv(g.urem(j, kk2), s.kw)
-                let ih = g.sub(g.add(g.mul(oh, s.stride), u), "\(s.padding)")
+                let ih = g.sub(g.add(g.mul(oh, s.stride), u), .i64(s.padding))
                 return (g.ult(ih, s.h), g.add(g.add(g.mul(img, s.c * hw), g.mul(c, hw)), g.mul(ih, s.w)))
             })
         g.index = { g, _, i, j in [i, g.udiv(j, kk2), g.udiv(g.urem(j, kk2), s.kw), g.urem(j, s.kw)] }
@@ -202,9 +198,9 @@ struct LinePack {
     var srcStride: Int
     var srcLength: Int
     /// (emitter, batch, fixed index) → (cOff, sOff).
-    var offsets: (DenseGemmEmitter, String, String) -> (String, String)
+    var offsets: (DenseGemmEmitter, Value, Value) -> (Value, Value)
     /// (emitter, batch, fixed index, line) → (line is valid: i1, source base offset).
-    var line: (DenseGemmEmitter, String, String, String) -> (String, String)
+    var line: (DenseGemmEmitter, Value, Value, Value) -> (Value, Value)
 }
 
 /// Tiles of C added into scattered output positions instead of stored: how the input
@@ -212,22 +208,22 @@ struct LinePack {
 /// dy. With it, the outer range is the batch: each batch owns its output region.
 struct ScatterStore {
     /// Before the batch's tiles (zero its region): (emitter, batch).
-    var begin: (DenseGemmEmitter, String) -> Void
+    var begin: (DenseGemmEmitter, Value) -> Void
     /// Adds row `i` of a tile, columns `j0 ..< j0 + width`, whose values are floats at
     /// `values`: (emitter, batch, i, j0, width, values).
-    var add: (DenseGemmEmitter, String, String, String, Int, String) -> Void
+    var add: (DenseGemmEmitter, Value, Value, Value, Int, Value) -> Void
     /// After the batch's tiles (the epilogue over its region): (emitter, batch).
-    var end: (DenseGemmEmitter, String) -> Void
+    var end: (DenseGemmEmitter, Value) -> Void
 }
 
 /// Emits one register-tiled GEMM into a kernel body (see `DenseKernels`).
 final class DenseGemmEmitter {
-    typealias Offset = (DenseGemmEmitter, String, String) -> String
+    typealias Offset = (DenseGemmEmitter, Value, Value) -> Value
 
     let b: LLVMText
     var function: KernelFunctionText
     let epilogue: Epilogue?
-    let extraPointers: [String]
+    let extraPointers: [Value]
     let batch, m, n, k: Int
     let mr, nv: Int
     let packed: Bool
@@ -235,31 +231,31 @@ final class DenseGemmEmitter {
     /// k per packed block (`k` itself when B is read in place).
     let kc: Int
 
-    var aPtr = "", bPtr = ""
+    var aPtr = Value.i64(0), bPtr = Value.i64(0)
     /// Element offset of row `i` of A[b] (batch, row).
-    var aRow: Offset = { _, _, _ in "0" }
+    var aRow: Offset = { _, _, _ in .i64(0) }
     /// Element offset of column `k` of A (batch, k); added to `aRow`.
-    var aK: Offset = { _, _, _ in "0" }
+    var aK: Offset = { _, _, _ in .i64(0) }
     /// Element offset of B[b] when B is read in place (row-major `k×n`).
-    var bBatchOffset: (DenseGemmEmitter, String) -> String = { _, _ in "0" }
+    var bBatchOffset: (DenseGemmEmitter, Value) -> Value = { _, _ in .i64(0) }
     /// B[b][k, j] as a float (packed mode; must only load in bounds).
-    var bElement: (DenseGemmEmitter, String, String, String) -> String = { _, _, _, _ in "0.0" }
+    var bElement: (DenseGemmEmitter, Value, Value, Value) -> Value = { _, _, _, _ in .floatZero }
     /// Pack with the column loop outside (B stored column-major).
     var packJOuter = false
     /// Compute `aK` once per packed block of k into a stack table (when `aK` divides).
     var tabulateAK = false
-    private var akTable = ""
+    private var akTable: Value?
     /// The epilogue's multi-index of C[b][i, j].
-    var index: (DenseGemmEmitter, String, String, String) -> [String] = { _, b, i, j in [b, i, j] }
+    var index: (DenseGemmEmitter, Value, Value, Value) -> [Value] = { _, b, i, j in [b, i, j] }
 
     /// B packed line by line from contiguous source rows (the convolutions), instead of
     /// element by element through `bElement`.
     var linePack: LinePack?
     /// Scatter-add tiles (outer range = batch; B read in place, one block of k).
     var scatter: ScatterStore?
-    private var tileBuffer = ""
+    private var tileBuffer = Value.literal("poison")
 
-    private var scratch = ""
+    private var scratch = Value.literal("poison")
     static let vector = "<16 x float>"
     /// Floats of packed-B scratch (32 KiB: leaves room in L1 for A and C).
     static let scratchFloats = 8192
@@ -306,79 +302,79 @@ final class DenseGemmEmitter {
 
     // MARK: integer and memory helpers (i64; constants are folded here when possible)
 
-    func add(_ x: String, _ y: String) -> String {
-        if x == "0" { return y }
-        if y == "0" { return x }
-        if let a = Int(x), let c = Int(y) { return "\(a + c)" }
+    func add(_ x: Value, _ y: Value) -> Value {
+        if x.constant == 0 { return y }
+        if y.constant == 0 { return x }
+        if let a = x.constant, let c = y.constant { return .i64(a + c) }
         return b.value("add nsw i64 \(x), \(y)")
     }
-    func sub(_ x: String, _ y: String) -> String {
-        if y == "0" { return x }
-        if let a = Int(x), let c = Int(y) { return "\(a - c)" }
+    func sub(_ x: Value, _ y: Value) -> Value {
+        if y.constant == 0 { return x }
+        if let a = x.constant, let c = y.constant { return .i64(a - c) }
         return b.value("sub nsw i64 \(x), \(y)")
     }
-    func mul(_ x: String, _ c: Int) -> String {
-        if c == 0 { return "0" }
+    func mul(_ x: Value, _ c: Int) -> Value {
+        if c == 0 { return .i64(0) }
         if c == 1 { return x }
-        if let a = Int(x) { return "\(a * c)" }
+        if let a = x.constant { return .i64(a * c) }
         return b.value("mul nsw i64 \(x), \(c)")
     }
-    func udiv(_ x: String, _ c: Int) -> String {
+    func udiv(_ x: Value, _ c: Int) -> Value {
         if c == 1 { return x }
-        if let a = Int(x) { return "\(a / c)" }
+        if let a = x.constant { return .i64(a / c) }
         return b.value("udiv i64 \(x), \(c)")
     }
-    func urem(_ x: String, _ c: Int) -> String {
-        if c == 1 { return "0" }
-        if let a = Int(x) { return "\(a % c)" }
+    func urem(_ x: Value, _ c: Int) -> Value {
+        if c == 1 { return .i64(0) }
+        if let a = x.constant { return .i64(a % c) }
         return b.value("urem i64 \(x), \(c)")
     }
-    func sdiv(_ x: String, _ c: Int) -> String {
+    func sdiv(_ x: Value, _ c: Int) -> Value {
         if c == 1 { return x }
         return b.value("sdiv i64 \(x), \(c)")
     }
     /// ⌈x / c⌉ for x ≥ 0; for x < 0 some value ≤ 0 (callers clamp at 0).
-    func ceilDiv(_ x: String, _ c: Int) -> String {
+    func ceilDiv(_ x: Value, _ c: Int) -> Value {
         if c == 1 { return x }
-        return sdiv(add(x, "\(c - 1)"), c)
+        return sdiv(add(x, .i64(c - 1)), c)
     }
-    func smin(_ x: String, _ y: String) -> String {
+    func smin(_ x: Value, _ y: Value) -> Value {
         let c = b.value("icmp slt i64 \(x), \(y)")
         return b.value("select i1 \(c), i64 \(x), i64 \(y)")
     }
-    func smax(_ x: String, _ y: String) -> String {
+    func smax(_ x: Value, _ y: Value) -> Value {
         let c = b.value("icmp sgt i64 \(x), \(y)")
         return b.value("select i1 \(c), i64 \(x), i64 \(y)")
     }
-    func ult(_ x: String, _ c: Int) -> String { b.value("icmp ult i64 \(x), \(c)") }
-    func isZero(_ x: String) -> String {
-        if x == "0" { return "true" }
+    func ult(_ x: Value, _ c: Int) -> Value { b.value("icmp ult i64 \(x), \(c)") }
+    func isZero(_ x: Value) -> Value {
+        if x.constant == 0 { return .true }
         return b.value("icmp eq i64 \(x), 0")
     }
-    func and(_ x: String, _ y: String) -> String {
-        if x == "true" { return y }
-        if y == "true" { return x }
+    func and(_ x: Value, _ y: Value) -> Value {
+        if x == .true { return y }
+        if y == .true { return x }
         return b.value("and i1 \(x), \(y)")
     }
-    func gep(_ p: String, _ off: String) -> String {
-        if off == "0" { return p }
+    func gep(_ p: Value, _ off: Value) -> Value {
+        if off.constant == 0 { return p }
         return b.value("getelementptr inbounds float, ptr \(p), i64 \(off)", hint: "p")
     }
-    func loadFloat(_ p: String, _ off: String) -> String {
+    func loadFloat(_ p: Value, _ off: Value) -> Value {
         b.value("load float, ptr \(gep(p, off)), align 4")
     }
     private func lanes(_ count: Int, from: Int = 0) -> String {
         "<" + (0..<count).map { "i32 \(from + $0)" }.joined(separator: ", ") + ">"
     }
     /// Loads `width` (1…16) floats at `p` as a 16-lane vector (upper lanes zero).
-    private func loadVector(_ p: String, width: Int, align: Int) -> String {
+    private func loadVector(_ p: Value, width: Int, align: Int) -> Value {
         if width == 16 { return b.value("load \(Self.vector), ptr \(p), align \(align)") }
         let part = b.value("load <\(width) x float>, ptr \(p), align 4")
         let idx = "<" + (0..<16).map { "i32 \(min($0, width))" }.joined(separator: ", ") + ">"
         return b.value("shufflevector <\(width) x float> \(part), <\(width) x float> zeroinitializer, <16 x i32> \(idx)")
     }
     /// Stores the first `width` lanes of `v` at `p`.
-    private func storeVector(_ v: String, _ p: String, width: Int) {
+    private func storeVector(_ v: Value, _ p: Value, width: Int) {
         if width == 16 {
             b.emit("store \(Self.vector) \(v), ptr \(p), align 4")
         } else {
@@ -410,104 +406,96 @@ final class DenseGemmEmitter {
         if let scatter {
             precondition(!packed && kBlocks == 1, "scatter tiles need B in place and one block of k")
             tileBuffer = b.value("alloca [\(mr * panelWidth) x float], align 64", hint: "tilebuf")
-            b.loop(from: "%begin", to: "%end", hint: "bt") { bi, _ in
+            b.forEach(from: KernelFunctionText.begin, to: KernelFunctionText.end, hint: "bt") { bi in
                 scatter.begin(self, bi)
                 if fullPanels > 0 {
-                    b.loop(from: "0", to: "\(fullPanels)", hint: "jp") { jp, _ in
-                        panel(bi, mul(jp, panelWidth), nv, 16, "0", "\(rowBlocks)")
-                        return []
+                    b.forEach(from: .i64(0), to: .i64(fullPanels), hint: "jp") { jp in
+                        panel(bi, mul(jp, panelWidth), nv, 16, .i64(0), .i64(rowBlocks))
                     }
                 }
                 if tailColumns > 0 {
-                    panel(bi, "\(fullPanels * panelWidth)", tailVectors, tailLast, "0", "\(rowBlocks)")
+                    panel(bi, .i64(fullPanels * panelWidth), tailVectors, tailLast, .i64(0), .i64(rowBlocks))
                 }
                 scatter.end(self, bi)
-                return []
             }
         } else if rowMode {
             let rb = rowBlocks
-            let first = sdiv("%begin", rb)
+            let first = sdiv(KernelFunctionText.begin, rb)
             let last = sdiv(b.value("add nsw i64 %end, \(rb - 1)"), rb)
-            b.loop(from: first, to: last, hint: "bt") { bi, _ in
+            b.forEach(from: first, to: last, hint: "bt") { bi in
                 let base = mul(bi, rb)
-                let ib0 = smax(sub("%begin", base), "0"), ib1 = smin(sub("%end", base), "\(rb)")
+                let ib0 = smax(sub(KernelFunctionText.begin, base), .i64(0)), ib1 = smin(sub(KernelFunctionText.end, base), .i64(rb))
                 if fullPanels > 0 {
-                    b.loop(from: "0", to: "\(fullPanels)", hint: "jp") { jp, _ in
+                    b.forEach(from: .i64(0), to: .i64(fullPanels), hint: "jp") { jp in
                         panel(bi, mul(jp, panelWidth), nv, 16, ib0, ib1)
-                        return []
                     }
                 }
                 if tailColumns > 0 {
-                    panel(bi, "\(fullPanels * panelWidth)", tailVectors, tailLast, ib0, ib1)
+                    panel(bi, .i64(fullPanels * panelWidth), tailVectors, tailLast, ib0, ib1)
                 }
-                return []
             }
         } else {
             let np = panels
-            b.loop(from: "%begin", to: "%end", hint: "t") { t, _ in
+            b.forEach(from: KernelFunctionText.begin, to: KernelFunctionText.end, hint: "t") { t in
                 let bi = udiv(t, np), jp = urem(t, np)
-                let ib1 = "\(rowBlocks)"
+                let ib1 = Value.i64(rowBlocks)
                 if fullPanels > 0 && tailColumns > 0 {
                     let isFull = b.value("icmp ult i64 \(jp), \(fullPanels)")
                     let isTail = b.value("xor i1 \(isFull), true")
-                    b.ifThen(isFull) { panel(bi, mul(jp, panelWidth), nv, 16, "0", ib1) }
-                    b.ifThen(isTail) { panel(bi, "\(fullPanels * panelWidth)", tailVectors, tailLast, "0", ib1) }
+                    b.ifThen(isFull) { panel(bi, mul(jp, panelWidth), nv, 16, .i64(0), ib1) }
+                    b.ifThen(isTail) { panel(bi, .i64(fullPanels * panelWidth), tailVectors, tailLast, .i64(0), ib1) }
                 } else if fullPanels > 0 {
-                    panel(bi, mul(jp, panelWidth), nv, 16, "0", ib1)
+                    panel(bi, mul(jp, panelWidth), nv, 16, .i64(0), ib1)
                 } else {
-                    panel(bi, "0", tailVectors, tailLast, "0", ib1)
+                    panel(bi, .i64(0), tailVectors, tailLast, .i64(0), ib1)
                 }
-                return []
             }
         }
         b.emit("ret void")
     }
 
     /// Columns `j0 ..< j0 + (nvp−1)·16 + lastWidth` of row blocks `ib0 ..< ib1` of C[bi].
-    private func panel(_ bi: String, _ j0: String, _ nvp: Int, _ lastWidth: Int, _ ib0: String, _ ib1: String) {
-        let blockBody = { (k0: String, kEnd: String, first: String?, last: String?) in
+    private func panel(_ bi: Value, _ j0: Value, _ nvp: Int, _ lastWidth: Int, _ ib0: Value, _ ib1: Value) {
+        let blockBody = { (k0: Value, kEnd: Value, first: Value?, last: Value?) in
             if self.packed { self.pack(bi, j0, k0, kEnd, nvp, lastWidth) }
-            if !self.akTable.isEmpty {
-                self.b.loop(from: k0, to: kEnd, hint: "ak") { kk, _ in
-                    let p = self.b.value("getelementptr inbounds i64, ptr \(self.akTable), i64 \(self.sub(kk, k0))", hint: "p")
+            if let akTable = self.akTable {
+                self.b.forEach(from: k0, to: kEnd, hint: "ak") { kk in
+                    let p = self.b.value("getelementptr inbounds i64, ptr \(akTable), i64 \(self.sub(kk, k0))", hint: "p")
                     self.b.emit("store i64 \(self.aK(self, bi, kk)), ptr \(p), align 8")
-                    return []
                 }
             }
             let full = self.fullRowBlocks
-            let fullEnd = self.smin(ib1, "\(full)")
-            self.b.loop(from: ib0, to: fullEnd, hint: "ib") { ib, _ in
+            let fullEnd = self.smin(ib1, .i64(full))
+            self.b.forEach(from: ib0, to: fullEnd, hint: "ib") { ib in
                 self.tile(self.mr, bi, self.mul(ib, self.mr), j0, nvp, lastWidth, k0, kEnd, first, last)
-                return []
             }
             let rest = self.m - full * self.mr
             if rest > 0 {
                 let reaches = self.b.value("icmp sgt i64 \(ib1), \(full)")
                 let starts = self.b.value("icmp sle i64 \(ib0), \(full)")
                 self.b.ifThen(self.and(reaches, starts)) {
-                    self.tile(rest, bi, "\(full * self.mr)", j0, nvp, lastWidth, k0, kEnd, first, last)
+                    self.tile(rest, bi, .i64(full * self.mr), j0, nvp, lastWidth, k0, kEnd, first, last)
                 }
             }
         }
         if kBlocks == 1 {
-            blockBody("0", "\(k)", nil, nil)
+            blockBody(.i64(0), .i64(k), nil, nil)
         } else {
-            b.loop(from: "0", to: "\(kBlocks)", hint: "kb") { kb, _ in
+            b.forEach(from: .i64(0), to: .i64(kBlocks), hint: "kb") { kb in
                 let k0 = mul(kb, kc)
-                let kEnd = smin(add(k0, "\(kc)"), "\(k)")
+                let kEnd = smin(add(k0, .i64(kc)), .i64(k))
                 let first = b.value("icmp eq i64 \(kb), 0")
                 let last = b.value("icmp eq i64 \(kb), \(kBlocks - 1)")
                 blockBody(k0, kEnd, first, last)
-                return []
             }
         }
     }
 
     /// Packs B[bi][k0..<kEnd, j0..<j0+width] into the scratch panel (row stride `panelWidth`),
     /// zero padding the columns up to `nvp·16`.
-    private func pack(_ bi: String, _ j0: String, _ k0: String, _ kEnd: String, _ nvp: Int, _ lastWidth: Int) {
+    private func pack(_ bi: Value, _ j0: Value, _ k0: Value, _ kEnd: Value, _ nvp: Int, _ lastWidth: Int) {
         let width = (nvp - 1) * 16 + lastWidth
-        let store = { (kk: String, jj: String, value: String) in
+        let store = { (kk: Value, jj: Value, value: Value) in
             let row = self.mul(self.sub(kk, k0), self.panelWidth)
             let p = self.gep(self.scratch, self.add(row, jj))
             self.b.emit("store float \(value), ptr \(p), align 4")
@@ -515,72 +503,64 @@ final class DenseGemmEmitter {
         if let lp = linePack {
             packLines(lp, bi, j0, k0, kEnd, width)
         } else if packJOuter {
-            b.loop(from: "0", to: "\(width)", hint: "pj") { jj, _ in
-                b.loop(from: k0, to: kEnd, hint: "pk") { kk, _ in
+            b.forEach(from: .i64(0), to: .i64(width), hint: "pj") { jj in
+                b.forEach(from: k0, to: kEnd, hint: "pk") { kk in
                     store(kk, jj, bElement(self, bi, kk, add(j0, jj)))
-                    return []
                 }
-                return []
             }
         } else {
-            b.loop(from: k0, to: kEnd, hint: "pk") { kk, _ in
-                b.loop(from: "0", to: "\(width)", hint: "pj") { jj, _ in
+            b.forEach(from: k0, to: kEnd, hint: "pk") { kk in
+                b.forEach(from: .i64(0), to: .i64(width), hint: "pj") { jj in
                     store(kk, jj, bElement(self, bi, kk, add(j0, jj)))
-                    return []
                 }
-                return []
             }
         }
         if width < nvp * 16 {
-            b.loop(from: k0, to: kEnd, hint: "pz") { kk, _ in
-                b.loop(from: "\(width)", to: "\(nvp * 16)", hint: "pzj") { jj, _ in
-                    store(kk, jj, "0.0")
-                    return []
+            b.forEach(from: k0, to: kEnd, hint: "pz") { kk in
+                b.forEach(from: .i64(width), to: .i64(nvp * 16), hint: "pzj") { jj in
+                    store(kk, jj, .floatZero)
                 }
-                return []
             }
         }
     }
 
     /// `pack` for a `LinePack` B (see there).
-    private func packLines(_ lp: LinePack, _ bi: String, _ j0: String, _ k0: String, _ kEnd: String, _ width: Int) {
+    private func packLines(_ lp: LinePack, _ bi: Value, _ j0: Value, _ k0: Value, _ kEnd: Value, _ width: Int) {
         let pw = panelWidth
-        let (fixedLo, fixedHi) = lp.alongK ? ("0", "\(width)") : (k0, kEnd)
-        let (aLo, aHi) = lp.alongK ? (k0, kEnd) : (j0, add(j0, "\(width)"))
+        let (fixedLo, fixedHi) = lp.alongK ? (.i64(0), .i64(width)) : (k0, kEnd)
+        let (aLo, aHi) = lp.alongK ? (k0, kEnd) : (j0, add(j0, .i64(width)))
         let lineLength = lp.lineLength
-        b.loop(from: fixedLo, to: fixedHi, hint: "pf") { fixed, _ in
+        b.forEach(from: fixedLo, to: fixedHi, hint: "pf") { fixed in
             let global = lp.alongK ? add(j0, fixed) : fixed
             // Scratch offset of packed position a: base + a·step.
             let step = lp.alongK ? pw : 1
             let scratchBase = lp.alongK ? sub(fixed, mul(k0, pw)) : sub(mul(sub(fixed, k0), pw), j0)
-            let store = { (a: String, value: String) in
+            let store = { (a: Value, value: Value) in
                 let p = self.gep(self.scratch, self.add(scratchBase, self.mul(a, step)))
                 self.b.emit("store float \(value), ptr \(p), align 4")
             }
             let (cOff, sOff) = lp.offsets(self, bi, global)
             let rLo = udiv(aLo, lineLength)
-            let rHi = add(udiv(sub(aHi, "1"), lineLength), "1")
-            b.loop(from: rLo, to: rHi, hint: "pr") { r, _ in
+            let rHi = add(udiv(sub(aHi, .i64(1)), lineLength), .i64(1))
+            b.forEach(from: rLo, to: rHi, hint: "pr") { r in
                 let lineStart = mul(r, lineLength)
                 let segLo = sub(smax(aLo, lineStart), lineStart)
-                let segHi = sub(smin(aHi, add(lineStart, "\(lineLength)")), lineStart)
+                let segHi = sub(smin(aHi, add(lineStart, .i64(lineLength))), lineStart)
                 let (ok, base) = lp.line(self, bi, global, r)
-                let tLo = smax(smax("0", ceilDiv(sub(segLo, cOff), lp.colStride)), ceilDiv(sub("0", sOff), lp.srcStride))
-                let tHi0 = smin(smin("\(lp.count)", ceilDiv(sub(segHi, cOff), lp.colStride)),
-                                ceilDiv(sub("\(lp.srcLength)", sOff), lp.srcStride))
+                let tLo = smax(smax(.i64(0), ceilDiv(sub(segLo, cOff), lp.colStride)), ceilDiv(sub(.i64(0), sOff), lp.srcStride))
+                let tHi0 = smin(smin(.i64(lp.count), ceilDiv(sub(segHi, cOff), lp.colStride)),
+                                ceilDiv(sub(.i64(lp.srcLength), sOff), lp.srcStride))
                 let tHi = smax(b.value("select i1 \(ok), i64 \(tHi0), i64 \(tLo)"), tLo)
-                let scalarCopy = { (from: String, to: String) in
-                    self.b.loop(from: from, to: to, hint: "pt") { t, _ in
+                let scalarCopy = { (from: Value, to: Value) in
+                    self.b.forEach(from: from, to: to, hint: "pt") { t in
                         let q = self.add(self.mul(t, lp.colStride), cOff)
                         let x = self.loadFloat(self.bPtr, self.add(base, self.add(self.mul(t, lp.srcStride), sOff)))
                         store(self.add(lineStart, q), x)
-                        return []
                     }
                 }
-                let zeroFill = { (from: String, to: String) in
-                    self.b.loop(from: from, to: to, hint: "pz") { q, _ in
-                        store(self.add(lineStart, q), "0.0")
-                        return []
+                let zeroFill = { (from: Value, to: Value) in
+                    self.b.forEach(from: from, to: to, hint: "pz") { q in
+                        store(self.add(lineStart, q), .floatZero)
                     }
                 }
                 if lp.colStride == 1 {
@@ -591,37 +571,35 @@ final class DenseGemmEmitter {
                     zeroFill(segLo, segHi)
                 }
                 scalarCopy(tLo, tHi)
-                return []
             }
-            return []
         }
     }
 
     /// One `rows × (nvp·16)` register tile of C at (i0, j0), k in `k0 ..< kEnd`.
-    private func tile(_ rows: Int, _ bi: String, _ i0: String, _ j0: String, _ nvp: Int, _ lastWidth: Int,
-                      _ k0: String, _ kEnd: String, _ first: String?, _ last: String?) {
+    private func tile(_ rows: Int, _ bi: Value, _ i0: Value, _ j0: Value, _ nvp: Int, _ lastWidth: Int,
+                      _ k0: Value, _ kEnd: Value, _ first: Value?, _ last: Value?) {
         let v16 = Self.vector
-        let rowPointers = (0..<rows).map { r in gep(aPtr, aRow(self, bi, add(i0, "\(r)"))) }
+        let rowPointers = (0..<rows).map { r in gep(aPtr, aRow(self, bi, add(i0, .i64(r)))) }
         let bPanel = packed ? scratch : gep(bPtr, add(bBatchOffset(self, bi), j0))
-        let carried = Array(repeating: (type: v16, initial: "zeroinitializer"), count: rows * nvp)
+        let carried = Array(repeating: (type: v16, initial: Value.zeroinitializer), count: rows * nvp)
         let acc = b.loop(from: k0, to: kEnd, carried: carried, hint: "k") { kk, acc in
-            var bv: [String] = []
+            var bv: [Value] = []
             for v in 0..<nvp {
                 let width = v == nvp - 1 ? lastWidth : 16
                 if packed {
-                    let off = add(mul(sub(kk, k0), panelWidth), "\(16 * v)")
+                    let off = add(mul(sub(kk, k0), panelWidth), .i64(16 * v))
                     bv.append(loadVector(gep(bPanel, off), width: 16, align: 64))
                 } else {
-                    let off = add(mul(kk, n), "\(16 * v)")
+                    let off = add(mul(kk, n), .i64(16 * v))
                     bv.append(loadVector(gep(bPanel, off), width: width, align: 4))
                 }
             }
-            let ak: String
-            if akTable.isEmpty {
-                ak = aK(self, bi, kk)
-            } else {
+            let ak: Value
+            if let akTable {
                 let p = b.value("getelementptr inbounds i64, ptr \(akTable), i64 \(sub(kk, k0))", hint: "p")
                 ak = b.value("load i64, ptr \(p), align 8")
+            } else {
+                ak = aK(self, bi, kk)
             }
             var next = acc
             for r in 0..<rows {
@@ -637,18 +615,17 @@ final class DenseGemmEmitter {
         }
         // Store (accumulating onto earlier k blocks).
         let cBase = add(mul(bi, m * n), j0)
-        let cRows = (0..<rows).map { r in gep(KernelFunctionText.pointer(0), add(cBase, mul(add(i0, "\(r)"), n))) }
+        let cRows = (0..<rows).map { r in gep(KernelFunctionText.pointer(0), add(cBase, mul(add(i0, .i64(r)), n))) }
         if let scatter {
             let width = (nvp - 1) * 16 + lastWidth
             for r in 0..<rows {
                 for v in 0..<nvp {
-                    b.emit("store \(v16) \(acc[r * nvp + v]), ptr \(gep(tileBuffer, "\(r * panelWidth + 16 * v)")), align 64")
+                    b.emit("store \(v16) \(acc[r * nvp + v]), ptr \(gep(tileBuffer, .i64(r * panelWidth + 16 * v))), align 64")
                 }
             }
             // One copy of the scatter code per tile shape: a loop over the rows.
-            b.loop(from: "0", to: "\(rows)", hint: "sr") { r, _ in
+            b.forEach(from: .i64(0), to: .i64(rows), hint: "sr") { r in
                 scatter.add(self, bi, add(i0, r), j0, width, gep(tileBuffer, mul(r, panelWidth)))
-                return []
             }
             return
         }
@@ -657,7 +634,7 @@ final class DenseGemmEmitter {
         for r in 0..<rows {
             for v in 0..<nvp {
                 let width = v == nvp - 1 ? lastWidth : 16
-                let p = gep(cRows[r], "\(16 * v)")
+                let p = gep(cRows[r], .i64(16 * v))
                 var x = acc[r * nvp + v]
                 if let first {
                     let old = loadVector(p, width: width, align: 4)
@@ -670,17 +647,15 @@ final class DenseGemmEmitter {
         guard let epilogue else { return }
         let apply = {
             let width = (nvp - 1) * 16 + lastWidth
-            self.b.loop(from: "0", to: "\(rows)", hint: "er") { r, _ in
+            self.b.forEach(from: .i64(0), to: .i64(rows), hint: "er") { r in
                 let i = self.add(i0, r)
                 let row = self.gep(KernelFunctionText.pointer(0), self.add(cBase, self.mul(i, self.n)))
-                self.b.loop(from: "0", to: "\(width)", hint: "ej") { jj, _ in
+                self.b.forEach(from: .i64(0), to: .i64(width), hint: "ej") { jj in
                     let p = self.gep(row, jj)
                     let x = self.b.value("load float, ptr \(p), align 4")
                     let y = epilogue.emit(self.b, x, self.index(self, bi, i, self.add(j0, jj)), self.extraPointers)
                     self.b.emit("store float \(y), ptr \(p), align 4")
-                    return []
                 }
-                return []
             }
         }
         if let last { b.ifThen(last) { apply() } } else { apply() }
