@@ -6,13 +6,13 @@ public struct Epilogue {
     /// Buffers the epilogue reads, passed after the dense kernel's own buffers.
     public var extraBuffers: Int
     /// Emits the epilogue for one output element: given the builder, the accumulated value
-    /// (an SSA name of the kernel's element type), the output's multi-index (one i64 SSA name
-    /// per output axis, outermost first) and the pointers of the extra buffers, returns the SSA
-    /// name of the value to store. Must only emit straight-line code or self-contained blocks.
-    public var emit: (LLVMText, String, [String], [String]) -> String
+    /// (of the kernel's element type), the output's multi-index (one i64 value per output
+    /// axis, outermost first) and the pointers of the extra buffers, returns the value to
+    /// store. Must only emit straight-line code or self-contained blocks.
+    public var emit: (LLVMText, Value, [Value], [Value]) -> Value
 
     /// Creates an epilogue.
-    public init(extraBuffers: Int, emit: @escaping (LLVMText, String, [String], [String]) -> String) {
+    public init(extraBuffers: Int, emit: @escaping (LLVMText, Value, [Value], [Value]) -> Value) {
         self.extraBuffers = extraBuffers
         self.emit = emit
     }

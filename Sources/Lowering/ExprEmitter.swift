@@ -10,16 +10,16 @@ struct ExprEmitter {
     let b: LLVMText
     /// Pointer SSA name of each kernel operand's argument (for unmasked loads the argument is
     /// already advanced by the view's offset; see `ArgumentTable`).
-    let pointer: (_ operand: Int, _ view: View) -> (ptr: String, offset: Int)
-    /// The index of each axis of the expression's space (i64 SSA names).
-    let index: [String]
+    let pointer: (_ operand: Int, _ view: View) -> (ptr: Value, offset: Int)
+    /// The index of each axis of the expression's space (i64 values).
+    let index: [Value]
     /// The accumulator value (epilogues).
-    var accumulator: String? = nil
+    var accumulator: Value? = nil
     /// Intrinsics used, for the module's `declare` lines.
     var declarations: Set<String> = []
-    private var memo: [Expr: String] = [:]
+    private var memo: [Expr: Value] = [:]
 
-    init(b: LLVMText, index: [String], pointer: @escaping (Int, View) -> (ptr: String, offset: Int)) {
+    init(b: LLVMText, index: [Value], pointer: @escaping (Int, View) -> (ptr: Value, offset: Int)) {
         self.b = b
         self.index = index
         self.pointer = pointer
@@ -27,19 +27,19 @@ struct ExprEmitter {
 
     static func reg(_ d: DType) -> String { d == .bool ? "i1" : LLVMType.element(d) }
 
-    mutating func emit(_ e: Expr) -> String {
+    mutating func emit(_ e: Expr) -> Value {
         if let v = memo[e] { return v }
         let v = emitUncached(e)
         memo[e] = v
         return v
     }
 
-    mutating func emitUncached(_ e: Expr) -> String {
+    mutating func emitUncached(_ e: Expr) -> Value {
         switch e {
-        case .accumulator: return accumulator ?? "undef"
+        case .accumulator: return accumulator ?? .literal("undef")
         case .constant(let c, let d):
-            if d == .bool { return c != 0 ? "true" : "false" }
-            return LLVMType.literal(c, d)
+            if d == .bool { return c != 0 ? .true : .false }
+            return .literal(LLVMType.literal(c, d))
         case .iota(let axis, let d):
             let i = index[axis]
             switch d {
@@ -67,21 +67,21 @@ struct ExprEmitter {
         }
     }
 
-    mutating func load(_ operand: Int, _ view: View, _ d: DType) -> String {
+    mutating func load(_ operand: Int, _ view: View, _ d: DType) -> Value {
         let (ptr, offset) = pointer(operand, view)
-        var terms: [String] = []
+        var terms: [Value] = []
         for (axis, s) in view.strides.enumerated() where s != 0 && view.shape[axis] != 1 {
             terms.append(s == 1 ? index[axis] : b.value("mul nsw i64 \(index[axis]), \(s)"))
         }
-        var off = offset == 0 ? nil : "\(offset)"
+        var off = offset == 0 ? nil : Value.i64(offset)
         for t in terms { off = off.map { b.value("add nsw i64 \($0), \(t)") } ?? t }
         let ty = LLVMType.element(d)
-        var valid: String? = nil
+        var valid: Value? = nil
         if let mask = view.mask {
             for (axis, r) in mask.enumerated() where r != 0..<view.shape[axis] {
-                let c: String
+                let c: Value
                 if r.isEmpty {
-                    c = "false"
+                    c = .false
                 } else {
                     let lo = b.value("icmp sge i64 \(index[axis]), \(r.lowerBound)")
                     let hi = b.value("icmp slt i64 \(index[axis]), \(r.upperBound)")
@@ -90,10 +90,10 @@ struct ExprEmitter {
                 valid = valid.map { b.value("and i1 \($0), \(c)") } ?? c
             }
         }
-        let zero = d == .bool ? "false" : LLVMType.literal(0, d)
+        let zero = d == .bool ? Value.false : .literal(LLVMType.literal(0, d))
         if let valid {
             // Masked-out elements must not be read: their address may lie outside the buffer.
-            let safe = b.value("select i1 \(valid), i64 \(off ?? "0"), i64 0")
+            let safe = b.value("select i1 \(valid), i64 \(off ?? .i64(0)), i64 0")
             let p = b.value("getelementptr \(ty), ptr \(ptr), i64 \(safe)")
             let raw = b.value("load \(ty), ptr \(p), align \(d.byteSize)")
             let v = d == .bool ? b.value("icmp ne i8 \(raw), 0") : raw
@@ -104,12 +104,12 @@ struct ExprEmitter {
         return d == .bool ? b.value("icmp ne i8 \(raw), 0") : raw
     }
 
-    mutating func call(_ fn: String, _ ty: String, _ args: [String]) -> String {
+    mutating func call(_ fn: String, _ ty: String, _ args: [Value]) -> Value {
         declarations.insert("declare \(ty) @\(fn)(\(args.map { _ in ty }.joined(separator: ", ")))")
         return b.value("call \(ty) @\(fn)(\(args.map { "\(ty) \($0)" }.joined(separator: ", ")))")
     }
 
-    mutating func unary(_ u: UnaryOp, _ x: String, _ d: DType) -> String {
+    mutating func unary(_ u: UnaryOp, _ x: Value, _ d: DType) -> Value {
         let ty = Self.reg(d)
         let sfx = d == .f64 ? "f64" : "f32"
         if d == .i32 {
@@ -118,7 +118,7 @@ struct ExprEmitter {
             case .relu:
                 let c = b.value("icmp sgt i32 \(x), 0")
                 return b.value("select i1 \(c), i32 \(x), i32 0")
-            default:
+            case .exp, .log, .sqrt, .tanh:
                 // Transcendentals on integers go through f64, as the interpreter computes them.
                 let f = b.value("sitofp i32 \(x) to double")
                 let r = unary(u, f, .f64)
@@ -137,7 +137,7 @@ struct ExprEmitter {
         }
     }
 
-    mutating func binary(_ o: BinaryOp, _ x: String, _ y: String, _ d: DType) -> String {
+    mutating func binary(_ o: BinaryOp, _ x: Value, _ y: Value, _ d: DType) -> Value {
         let ty = Self.reg(d)
         if d == .i32 || d == .bool {
             switch o {
@@ -164,7 +164,7 @@ struct ExprEmitter {
         }
     }
 
-    mutating func compare(_ c: CompareOp, _ x: String, _ y: String, _ d: DType) -> String {
+    mutating func compare(_ c: CompareOp, _ x: Value, _ y: Value, _ d: DType) -> Value {
         let ty = Self.reg(d)
         if d.isFloat {
             let p: String
@@ -190,7 +190,7 @@ struct ExprEmitter {
         return b.value("icmp \(p) \(ty) \(x), \(y)")
     }
 
-    mutating func cast(_ x: String, _ from: DType, _ to: DType) -> String {
+    mutating func cast(_ x: Value, _ from: DType, _ to: DType) -> Value {
         if from == to { return x }
         let f = Self.reg(from), t = Self.reg(to)
         switch (from, to) {
@@ -206,12 +206,12 @@ struct ExprEmitter {
             declarations.insert("declare i64 @llvm.fptosi.sat.i64.\(from == .f64 ? "f64" : "f32")(\(f))")
             let wide = b.value("call i64 @llvm.fptosi.sat.i64.\(from == .f64 ? "f64" : "f32")(\(f) \(x))")
             return b.value("trunc i64 \(wide) to i32")
-        default: return x
+        case (.f32, .f32), (.f64, .f64), (.i32, .i32), (.bool, .bool): return x  // returned above
         }
     }
 
     /// Stores `v` (register type of `d`) at element `index` of `ptr`.
-    func store(_ v: String, _ d: DType, ptr: String, index: String) {
+    func store(_ v: Value, _ d: DType, ptr: Value, index: Value) {
         let ty = LLVMType.element(d)
         let p = b.value("getelementptr \(ty), ptr \(ptr), i64 \(index)")
         let x = d == .bool ? b.value("zext i1 \(v) to i8") : v

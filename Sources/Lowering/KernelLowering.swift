@@ -55,7 +55,7 @@ public enum KernelLowering {
             arguments = first
             self.operands = operands
         }
-        func pointer(_ operand: Int, _ view: View) -> (ptr: String, offset: Int) {
+        func pointer(_ operand: Int, _ view: View) -> (ptr: Value, offset: Int) {
             let key = (buffer: operands[operand], offset: view.mask == nil ? view.offset : 0)
             let i = arguments.firstIndex { $0.buffer == key.buffer && $0.offset == key.offset } ?? {
                 arguments.append(key)
@@ -69,7 +69,7 @@ public enum KernelLowering {
     /// (argmax); the rest index the contiguous output.
     static func loop(_ k: Kernel, _ p: KernelProgram, expr: Expr, shape: [Int], reduced: Int,
                      reduceKind: ReduceOp = .sum, argmax: Bool = false,
-                     store: (inout ExprEmitter, LLVMText, String, String, String) -> Void) -> LoweredKernel {
+                     store: (inout ExprEmitter, LLVMText, Value, Value, Value) -> Void) -> LoweredKernel {
         let keptCount = shape.count - reduced
         let (e, mshape, groups) = IndexSpace.merge(expr, shape: shape, boundaries: [keptCount])
         let newKept = groups.prefix { $0.allSatisfy { $0 < keptCount } }.count
@@ -82,11 +82,11 @@ public enum KernelLowering {
         let dtype = e.dtype
         let ty = ExprEmitter.reg(dtype)
 
-        func body(_ keptIndex: [String]) {
-            var outIndex = "0"
+        func body(_ keptIndex: [Value]) {
+            var outIndex = Value.i64(0)
             for (a, i) in keptIndex.enumerated() {
                 let t = outStrides[a] == 1 ? i : b.value("mul nsw i64 \(i), \(outStrides[a])")
-                outIndex = outIndex == "0" ? t : b.value("add nsw i64 \(outIndex), \(t)")
+                outIndex = outIndex.constant == 0 ? t : b.value("add nsw i64 \(outIndex), \(t)")
             }
             if red.isEmpty {
                 em = ExprEmitter(b: b, index: keptIndex, pointer: table.pointer).carrying(em.declarations)
@@ -95,11 +95,11 @@ public enum KernelLowering {
                 return
             }
             // Reduction: nested loops over the reduced axes carrying the accumulator(s).
-            let initial: [(type: String, initial: String)] = argmax
-                ? [(ty, LLVMType.literal(-.infinity, dtype)), ("i32", "0")]
-                : [(ty, reduceKind == .sum ? LLVMType.literal(0, dtype) : LLVMType.literal(-.infinity, dtype))]
+            let initial: [(type: String, initial: Value)] = argmax
+                ? [(ty, .literal(LLVMType.literal(-.infinity, dtype))), ("i32", .i64(0))]
+                : [(ty, .literal(LLVMType.literal(reduceKind == .sum ? 0 : -.infinity, dtype)))]
             var declarations = em.declarations
-            func reduceLoops(_ depth: Int, _ index: [String], _ acc: [String]) -> [String] {
+            func reduceLoops(_ depth: Int, _ index: [Value], _ acc: [Value]) -> [Value] {
                 if depth == red.count {
                     var inner = ExprEmitter(b: b, index: index, pointer: table.pointer).carrying(declarations)
                     let v = inner.emit(e)
@@ -127,7 +127,7 @@ public enum KernelLowering {
                     let gt = b.value("icmp sgt \(ty) \(v), \(acc[0])")
                     return [b.value("select i1 \(gt), \(ty) \(v), \(ty) \(acc[0])")]
                 }
-                return b.loop(from: "0", to: "\(red[depth])", carried: zip(initial, acc).map { ($0.type, $1) }, hint: "r") { i, c in
+                return b.loop(from: .i64(0), to: .i64(red[depth]), carried: zip(initial, acc).map { ($0.type, $1) }, hint: "r") { i, c in
                     reduceLoops(depth + 1, index + [i], c)
                 }
             }
@@ -136,17 +136,17 @@ public enum KernelLowering {
             store(&em, b, argmax ? result[1] : result[0], outIndex, KernelFunctionText.pointer(0))
         }
 
-        func keptLoops(_ depth: Int, _ index: [String]) {
+        func keptLoops(_ depth: Int, _ index: [Value]) {
             if depth == kept.count { body(index); return }
-            let from = depth == 0 ? "%begin" : "0", to = depth == 0 ? "%end" : "\(kept[depth])"
-            b.loop(from: from, to: to, hint: "i") { i, _ in
+            let from = depth == 0 ? KernelFunctionText.begin : .i64(0)
+            let to = depth == 0 ? KernelFunctionText.end : .i64(kept[depth])
+            b.forEach(from: from, to: to, hint: "i") { i in
                 keptLoops(depth + 1, index + [i])
-                return []
             }
         }
         if kept.isEmpty {
             // A scalar result: the range is [0, 1).
-            b.loop(from: "%begin", to: "%end", hint: "i") { _, _ in body([]); return [] }
+            b.forEach(from: KernelFunctionText.begin, to: KernelFunctionText.end, hint: "i") { _ in body([]) }
         } else {
             keptLoops(0, [])
         }

@@ -1,7 +1,7 @@
 import MetaIR
 
-/// Builds the body of one LLVM IR function as text: fresh SSA names, basic blocks, counted
-/// loops with loop-carried values.
+/// Builds the body of one LLVM IR function as text: fresh SSA values, basic blocks, counted
+/// loops (with or without loop-carried values).
 ///
 /// Lowering never links LLVM: it writes IR text (opaque pointers, LLVM 19 syntax) that `JIT`
 /// parses. Names from `fresh` are unique within one builder, so nested emitters (a dense
@@ -20,9 +20,9 @@ public final class LLVMText {
     }
 
     /// A fresh SSA value name such as `%v12`.
-    public func fresh(_ hint: String = "v") -> String {
+    public func fresh(_ hint: String = "v") -> Value {
         counter += 1
-        return "%\(hint)\(counter)"
+        return .local("\(hint)\(counter)")
     }
 
     /// A fresh block label (without the `%`).
@@ -36,9 +36,9 @@ public final class LLVMText {
         lines.append("  " + line)
     }
 
-    /// Emits `name = rhs` with a fresh name and returns the name.
+    /// Emits `name = rhs` with a fresh name and returns the value.
     @discardableResult
-    public func value(_ rhs: String, hint: String = "v") -> String {
+    public func value(_ rhs: String, hint: String = "v") -> Value {
         let v = fresh(hint)
         emit("\(v) = \(rhs)")
         return v
@@ -50,13 +50,22 @@ public final class LLVMText {
         currentBlock = label
     }
 
+    /// A counted loop `for i in from..<to` (i64, step `step`) without loop-carried values:
+    /// `body` gets the induction variable.
+    public func forEach(from: Value, to: Value, step: Int = 1, hint: String = "i",
+                        _ body: (Value) throws -> Void) rethrows {
+        _ = try loop(from: from, to: to, step: step, carried: [], hint: hint) { i, _ in
+            try body(i)
+            return []
+        }
+    }
+
     /// A counted loop `for i in from..<to` (i64, step `step`), with loop-carried values:
     /// `carried` gives each one's LLVM type and initial value, `body` gets the induction
     /// variable and the carried values and returns their next values. Returns the carried
     /// values after the loop.
-    @discardableResult
-    public func loop(from: String, to: String, step: Int = 1, carried: [(type: String, initial: String)] = [],
-                     hint: String = "i", _ body: (String, [String]) throws -> [String]) rethrows -> [String] {
+    public func loop(from: Value, to: Value, step: Int = 1, carried: [(type: String, initial: Value)],
+                     hint: String = "i", _ body: (Value, [Value]) throws -> [Value]) rethrows -> [Value] {
         let pre = currentBlock
         let header = freshLabel("\(hint).h"), bodyLabel = freshLabel("\(hint).b")
         let exit = freshLabel("\(hint).e")
@@ -83,14 +92,14 @@ public final class LLVMText {
         // Patch the placeholders now that the latch block and next values are known.
         for idx in lines.indices where lines[idx].contains("@@") {
             var l = lines[idx].replacingAll(latchPlaceholder, with: latch)
-            for (k, p) in nextPlaceholders.enumerated() { l = l.replacingAll(p, with: updated[k]) }
+            for (k, p) in nextPlaceholders.enumerated() { l = l.replacingAll(p, with: updated[k].description) }
             lines[idx] = l
         }
         return phis
     }
 
     /// `if cond { then }` with no values flowing out.
-    public func ifThen(_ cond: String, _ then: () throws -> Void) rethrows {
+    public func ifThen(_ cond: Value, _ then: () throws -> Void) rethrows {
         let t = freshLabel("then"), e = freshLabel("endif")
         emit("br i1 \(cond), label %\(t), label %\(e)")
         startBlock(t)
@@ -173,7 +182,11 @@ public struct KernelFunctionText {
     }
 
     /// Pointer parameter `i` of the body.
-    public static func pointer(_ i: Int) -> String { "%arg\(i)" }
+    public static func pointer(_ i: Int) -> Value { .local("arg\(i)") }
+    /// The first index of the range the call covers (an i64 parameter of the body).
+    public static let begin = Value.local("begin")
+    /// The end of the range the call covers (an i64 parameter of the body).
+    public static let end = Value.local("end")
 
     /// The two functions as IR text (the body must end with `ret void`).
     public var text: String {

@@ -1,0 +1,178 @@
+import Passes
+
+/// The forward convolution as a GEMM per image: A = w (`o × c·kh·kw`), B = im2col(x)
+/// (`c·kh·kw × outH·outW`), packed line by line.
+///
+/// B[(c,u,v), (oh,ow)] = x[n, c, oh·s+u−p, ow·s+v−p]: line oh of row kk = (c,u,v) is
+/// x[n, c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW, one strided run of an input row.
+struct ConvForwardOperands: GemmOperands, LinePackedB {
+    var spec: ConvSpec
+
+    var aPointer: Value { KernelFunctionText.pointer(2) }
+    var bPointer: Value { KernelFunctionText.pointer(1) }
+    var lines: LineGeometry {
+        LineGeometry(alongK: false, lineLength: spec.outW, count: spec.outW, positionStride: 1,
+                     sourceStride: spec.stride, sourceLength: spec.w)
+    }
+
+    func aRowOffset(_ b: LLVMText, batch: Value, row: Value) -> Value {
+        b.mul(row, spec.c * spec.kh * spec.kw)
+    }
+
+    func aColumnOffset(_ b: LLVMText, batch: Value, k: Value) -> Value { k }
+
+    func lineOffsets(_ b: LLVMText, batch: Value, fixed kk: Value) -> LineOffsets {
+        LineOffsets(position: .i64(0), source: b.sub(b.urem(kk, spec.kw), .i64(spec.padding)))
+    }
+
+    func sourceLine(_ b: LLVMText, batch: Value, fixed kk: Value, line oh: Value) -> SourceLine {
+        let s = spec, kk2 = s.kh * s.kw, hw = s.h * s.w
+        let c = b.udiv(kk, kk2), u = b.udiv(b.urem(kk, kk2), s.kw)
+        let ih = b.sub(b.add(b.mul(oh, s.stride), u), .i64(s.padding))
+        return SourceLine(isValid: b.ult(ih, s.h),
+                          base: b.add(b.add(b.mul(batch, s.c * hw), b.mul(c, hw)), b.mul(ih, s.w)))
+    }
+
+    func outputIndex(_ b: LLVMText, batch: Value, row: Value, column: Value) -> [Value] {
+        [batch, row, b.udiv(column, spec.outW), b.urem(column, spec.outW)]
+    }
+}
+
+/// The input gradient as `dcol = wᵀ·dy` scattered into dx (col2im): one GEMM per image and
+/// group of 2 (or 1) input channels, rows `(c,u,v)`, columns the output pixels, k the output
+/// channels, dy read in place; each (image, group) owns its slab of dx, and those are the
+/// outer range. Unlike the transposed convolution over a dilated dy it multiplies no zeros
+/// for stride 2, and unlike im2col of dy it copies nothing.
+struct ConvInputGradOperands: GemmOperands, InPlaceB, ScatteredC {
+    var spec: ConvSpec
+    /// Input channels per GEMM.
+    let groupSize: Int
+    /// GEMMs per image.
+    let groups: Int
+
+    init(spec: ConvSpec) {
+        self.spec = spec
+        groupSize = spec.c % 2 == 0 ? 2 : 1
+        groups = spec.c / groupSize
+    }
+
+    private var kk2: Int { spec.kh * spec.kw }
+    private var hw: Int { spec.h * spec.w }
+    private var dx: Value { KernelFunctionText.pointer(0) }
+
+    var aPointer: Value { KernelFunctionText.pointer(2) }
+    var bPointer: Value { KernelFunctionText.pointer(1) }
+
+    /// A[(c,u,v), o] = w[o, c, u, v] with c in this batch's group.
+    func aRowOffset(_ b: LLVMText, batch: Value, row: Value) -> Value {
+        b.add(b.mul(b.urem(batch, groups), groupSize * kk2), row)
+    }
+
+    func aColumnOffset(_ b: LLVMText, batch: Value, k o: Value) -> Value {
+        b.mul(o, spec.c * kk2)
+    }
+
+    /// B = dy[image] (o × outH·outW), in place.
+    func bBatchOffset(_ b: LLVMText, batch: Value) -> Value {
+        b.mul(b.udiv(batch, groups), spec.o * spec.outH * spec.outW)
+    }
+
+    /// The first element of the batch's slab of dx.
+    private func regionStart(_ b: LLVMText, batch: Value) -> Value {
+        b.mul(batch, groupSize * hw)
+    }
+
+    func beginBatch(_ b: LLVMText, batch: Value) {
+        let start = regionStart(b, batch: batch)
+        b.forEach(from: .i64(0), to: .i64(groupSize * hw), hint: "zx") { e in
+            b.emit("store float 0.0, ptr \(b.gep(dx, b.add(start, e))), align 4")
+        }
+    }
+
+    func addRow(_ b: LLVMText, batch: Value, row r: Value, firstColumn j0: Value, width: Int, values: Value) {
+        let s = spec
+        let uv = b.urem(r, kk2), cl = b.udiv(r, kk2)
+        let u = b.udiv(uv, s.kw), v = b.urem(uv, s.kw)
+        let start = regionStart(b, batch: batch)
+        let plane = b.add(start, b.mul(cl, hw))
+        let jEnd = b.add(j0, .i64(width))
+        // Output rows oh of the tile's pixels; in each, the ow whose x is in the image.
+        let ohLo = b.udiv(j0, s.outW), ohHi = b.add(b.udiv(b.sub(jEnd, .i64(1)), s.outW), .i64(1))
+        let owMin = b.smax(.i64(0), b.ceilDiv(b.sub(.i64(s.padding), v), s.stride))
+        let owMax = b.ceilDiv(b.sub(.i64(s.w + s.padding), v), s.stride)
+        b.forEach(from: ohLo, to: ohHi, hint: "sy") { oh in
+            let lineStart = b.mul(oh, s.outW)
+            let y = b.sub(b.add(b.mul(oh, s.stride), u), .i64(s.padding))
+            let owLo = b.smax(b.sub(b.smax(j0, lineStart), lineStart), owMin)
+            let owHi0 = b.smin(b.sub(b.smin(jEnd, b.add(lineStart, .i64(s.outW))), lineStart), owMax)
+            let owHi = b.value("select i1 \(b.ult(y, s.h)), i64 \(owHi0), i64 \(owLo)")
+            let rowBase = b.add(plane, b.sub(b.mul(y, s.w), .i64(s.padding)))
+            let valueBase = b.sub(lineStart, j0)
+            b.forEach(from: owLo, to: owHi, hint: "sx") { ow in
+                let value = b.loadFloat(values, b.add(valueBase, ow))
+                let ptr = b.gep(dx, b.add(rowBase, b.add(b.mul(ow, s.stride), v)))
+                let old = b.value("load float, ptr \(ptr), align 4")
+                b.emit("store float \(b.value("fadd float \(old), \(value)")), ptr \(ptr), align 4")
+            }
+        }
+    }
+
+    func endBatch(_ b: LLVMText, batch: Value, epilogue: Epilogue?, extraPointers: [Value]) {
+        guard let epilogue else { return }
+        let start = regionStart(b, batch: batch)
+        let img = b.udiv(batch, groups), c0 = b.mul(b.urem(batch, groups), groupSize)
+        b.forEach(from: .i64(0), to: .i64(groupSize * hw), hint: "ex") { e in
+            let ptr = b.gep(dx, b.add(start, e))
+            let x = b.value("load float, ptr \(ptr), align 4")
+            let rem = b.urem(e, hw)
+            let index = [img, b.add(c0, b.udiv(e, hw)), b.udiv(rem, spec.w), b.urem(rem, spec.w)]
+            let y = epilogue.emit(b, x, index, extraPointers)
+            b.emit("store float \(y), ptr \(ptr), align 4")
+        }
+    }
+}
+
+/// The filter gradient as one GEMM: A = dy viewed as `o × n·outH·outW`, B = the transposed
+/// im2col of x (`n·outH·outW × c·kh·kw`), packed line by line along k.
+///
+/// B[(n,i,j), (c,u,v)] = x[n, c, i·s+u−p, j·s+v−p]: line (n, oh) of column (c,u,v) is
+/// x[n, c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW.
+struct ConvFilterGradOperands: GemmOperands, LinePackedB {
+    var spec: ConvSpec
+
+    private var kk2: Int { spec.kh * spec.kw }
+    private var pixels: Int { spec.outH * spec.outW }
+
+    var aPointer: Value { KernelFunctionText.pointer(2) }
+    var bPointer: Value { KernelFunctionText.pointer(1) }
+    var lines: LineGeometry {
+        LineGeometry(alongK: true, lineLength: spec.outW, count: spec.outW, positionStride: 1,
+                     sourceStride: spec.stride, sourceLength: spec.w)
+    }
+
+    /// A[o, (n,i,j)] = dy[n, o, i, j].
+    func aRowOffset(_ b: LLVMText, batch: Value, row: Value) -> Value {
+        b.mul(row, pixels)
+    }
+
+    func aColumnOffset(_ b: LLVMText, batch: Value, k: Value) -> Value {
+        b.add(b.mul(b.udiv(k, pixels), spec.o * pixels), b.urem(k, pixels))
+    }
+
+    func lineOffsets(_ b: LLVMText, batch: Value, fixed j: Value) -> LineOffsets {
+        LineOffsets(position: .i64(0), source: b.sub(b.urem(j, spec.kw), .i64(spec.padding)))
+    }
+
+    func sourceLine(_ b: LLVMText, batch: Value, fixed j: Value, line: Value) -> SourceLine {
+        let s = spec, hw = s.h * s.w
+        let img = b.udiv(line, s.outH), oh = b.urem(line, s.outH)
+        let c = b.udiv(j, kk2), u = b.udiv(b.urem(j, kk2), s.kw)
+        let ih = b.sub(b.add(b.mul(oh, s.stride), u), .i64(s.padding))
+        return SourceLine(isValid: b.ult(ih, s.h),
+                          base: b.add(b.add(b.mul(img, s.c * hw), b.mul(c, hw)), b.mul(ih, s.w)))
+    }
+
+    func outputIndex(_ b: LLVMText, batch: Value, row: Value, column j: Value) -> [Value] {
+        [row, b.udiv(j, kk2), b.udiv(b.urem(j, kk2), spec.kw), b.urem(j, spec.kw)]
+    }
+}
