@@ -45,11 +45,13 @@ public struct StepConfig: Sendable, Codable, Hashable {
     public var width: Int
     /// Stride-2 convolutions instead of max-pooling (MAML's Omniglot network).
     public var strided: Bool
+    /// The network the learner is built on (`width` and `strided` configure Conv-4).
+    public var backbone: Backbone
 
     /// Creates a configuration.
     public init(algorithm: Algorithm, ways: Int, shots: Int, queries: Int, metaBatch: Int, innerSteps: Int,
                 innerLR: Double, optimizer: OuterOptimizer = .adam, imageSize: Int = 28, width: Int = 64,
-                strided: Bool = false) {
+                strided: Bool = false, backbone: Backbone = .conv4) {
         self.algorithm = algorithm
         self.ways = ways
         self.shots = shots
@@ -61,5 +63,23 @@ public struct StepConfig: Sendable, Codable, Hashable {
         self.imageSize = imageSize
         self.width = width
         self.strided = strided
+        self.backbone = backbone
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case algorithm, ways, shots, queries, metaBatch, innerSteps, innerLR, optimizer, imageSize, width, strided, backbone
+    }
+
+    /// Decodes a configuration; records written before backbones were selectable are Conv-4.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(algorithm: try c.decode(Algorithm.self, forKey: .algorithm), ways: try c.decode(Int.self, forKey: .ways),
+                  shots: try c.decode(Int.self, forKey: .shots), queries: try c.decode(Int.self, forKey: .queries),
+                  metaBatch: try c.decode(Int.self, forKey: .metaBatch), innerSteps: try c.decode(Int.self, forKey: .innerSteps),
+                  innerLR: try c.decode(Double.self, forKey: .innerLR),
+                  optimizer: try c.decode(OuterOptimizer.self, forKey: .optimizer),
+                  imageSize: try c.decode(Int.self, forKey: .imageSize), width: try c.decode(Int.self, forKey: .width),
+                  strided: try c.decode(Bool.self, forKey: .strided),
+                  backbone: try c.decodeIfPresent(Backbone.self, forKey: .backbone) ?? .conv4)
     }
 }

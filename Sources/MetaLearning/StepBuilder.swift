@@ -27,11 +27,16 @@ public struct StepGraph {
     }
 }
 
-/// Builds training and evaluation steps of Conv-4 few-shot classifiers for every `Algorithm`.
+/// Builds training and evaluation steps of few-shot classifiers for every `Algorithm` on the
+/// network `StepConfig.backbone` names.
 public enum StepBuilder {
-    /// The model for a configuration (ProtoNet has no head).
-    public static func model(_ c: StepConfig) -> Conv4 {
-        Conv4(imageSize: c.imageSize, width: c.width, ways: c.algorithm == .protonet ? 0 : c.ways, strided: c.strided)
+    /// The network for a configuration (ProtoNet's has no head).
+    public static func model(_ c: StepConfig) -> any FewShotNetwork {
+        let ways = c.algorithm == .protonet ? 0 : c.ways
+        switch c.backbone {
+        case .conv4: return Conv4(imageSize: c.imageSize, width: c.width, ways: ways, strided: c.strided)
+        case .mlp(let hidden): return FewShotMLP(inputSize: c.imageSize * c.imageSize, hidden: hidden, ways: ways)
+        }
     }
 
     /// Parameters that are meta-learned (model, plus Meta-SGD's rates).
@@ -104,7 +109,7 @@ public enum StepBuilder {
 
     static func inner(_ c: StepConfig, training: Bool) -> InnerLoop {
         let m = model(c)
-        let head: Set<String>? = c.algorithm == .anil ? Set(m.parameterSpecs.map(\.name).filter { $0.hasPrefix("head.") }) : nil
+        let head: Set<String>? = c.algorithm == .anil ? m.headParameterNames : nil
         // Evaluation never needs the second-order graph; training FOMAML/Reptile stop it too.
         let firstOrder = !training || c.algorithm == .fomaml || c.algorithm == .reptile
         return InnerLoop(steps: c.innerSteps, learningRate: c.innerLR, firstOrder: firstOrder, adapted: head)
@@ -173,7 +178,7 @@ public enum StepBuilder {
 public enum ProtoNet {
     /// Logits = −‖f(query) − prototype‖² for each class prototype (mean support embedding;
     /// support ordered class-major, `shots` per class).
-    public static func logits(model: Conv4, params: Parameters, supportX: Tensor, queryX: Tensor,
+    public static func logits(model: any FewShotNetwork, params: Parameters, supportX: Tensor, queryX: Tensor,
                               ways: Int, shots: Int) throws -> Tensor {
         let es = try model.embed(supportX, params)
         let eq = try model.embed(queryX, params)

@@ -7,7 +7,7 @@ import MetaIR
 import MetaLearning
 import Runtime
 
-/// `metajit train`: meta-train a Conv-4 on Omniglot episodes with a compiled step.
+/// `metajit train`: meta-train a few-shot learner on Omniglot episodes with a compiled step.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Meta-train a model on episodes (MAML family or ProtoNet).",
@@ -30,6 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("inner-lr"), help: "Inner learning rate.") var innerLR: Double?
     @Option(name: .customLong("outer-lr"), help: "Outer (Adam) learning rate.") var outerLR: Double?
     @Option(help: "Conv-4 filters per block.") var width: Int?
+    @Option(help: "Network: conv4 or mlp[:W1,W2,…] (mlp alone: 256,128,64,64).") var backbone: Backbone?
     @Option(help: "adam|sgd") var optimizer: OuterOptimizer?
     @Option(help: "Meta-iterations (total, including resumed ones).") var iterations: Int = 1000
     @Option(help: "Seed for initial weights and episodes.") var seed: UInt64 = 0
@@ -63,7 +64,7 @@ struct TrainCommand: ParsableCommand {
         let loader = try sampler.makeLoader(threads: 2, capacity: 4, start: trainer.iteration)
         defer { loader.stop() }
         let evaluate = try makeValidation(record)
-        log("training \(record.recipe ?? "conv4") (\(tc.algorithm.rawValue), \(tc.ways)-way \(tc.shots)-shot, meta-batch \(tc.metaBatch)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
+        log("training \(record.recipe ?? "conv4") (\(tc.algorithm.rawValue) on \(tc.backbone), \(tc.ways)-way \(tc.shots)-shot, meta-batch \(tc.metaBatch)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
         try trainer.run(batch: { i in
             guard let b = try loader.next() else { return nil }
             precondition(b.index == i, "loader out of order")
@@ -108,6 +109,7 @@ struct TrainCommand: ParsableCommand {
         if let innerSteps { step.innerSteps = innerSteps }
         if let innerLR { step.innerLR = innerLR }
         if let width { step.width = width }
+        if let backbone { step.backbone = backbone }
         if let optimizer { step.optimizer = optimizer }
         let protonet = step.algorithm == .protonet
         let testSplit = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest
@@ -129,3 +131,7 @@ func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 extension Algorithm: ExpressibleByArgument {}
 extension OuterOptimizer: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
+extension Backbone: ExpressibleByArgument {
+    /// Parses `conv4` or `mlp[:W1,W2,…]`.
+    public init?(argument: String) { self.init(spec: argument) }
+}
