@@ -105,3 +105,14 @@ struct MatmulOperands: GemmOperands, InPlaceB, ElementPackedB {
         return b.loadFloat(bPointer, b.add(b.mul(batch, spec.bBatchStride), offset))
     }
 }
+
+extension DenseKernels {
+    /// The convolution form `kind` of `s` (one of the three entry points above).
+    public static func convolution(_ kind: ConvKind, _ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+        switch kind {
+        case .forward: return conv2d(s, name: name, epilogue: epilogue)
+        case .inputGradient: return conv2dInputGrad(s, name: name, epilogue: epilogue)
+        case .filterGradient: return conv2dFilterGrad(s, name: name, epilogue: epilogue)
+        }
+    }
+}

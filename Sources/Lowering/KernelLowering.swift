@@ -158,7 +158,6 @@ public enum KernelLowering {
     }
 
     static func dense(_ k: Kernel, _ p: KernelProgram, tuned: Bool) -> LoweredKernel {
-        let dense: DenseEmitters = tuned ? .tuned : .naive
         let offsets = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
         let table = ArgumentTable(first: [(k.output, 0), (k.operands[0], offsets[0]), (k.operands[1], offsets[1])],
                                   operands: k.operands)
@@ -178,13 +177,11 @@ public enum KernelLowering {
         let kernel: DenseKernel
         switch k.body {
         case .matmul(let spec, let e):
-            kernel = dense.matmul(spec, placeholder, epilogue(e))
-        case .convolution(.forward, let spec, let e):
-            kernel = dense.conv2d(spec, placeholder, epilogue(e))
-        case .convolution(.inputGradient, let spec, let e):
-            kernel = dense.conv2dInputGrad(spec, placeholder, epilogue(e))
-        case .convolution(.filterGradient, let spec, let e):
-            kernel = dense.conv2dFilterGrad(spec, placeholder, epilogue(e))
+            kernel = tuned ? DenseKernels.matmul(spec, name: placeholder, epilogue: epilogue(e))
+                : NaiveDense.matmul(spec, name: placeholder, epilogue: epilogue(e))
+        case .convolution(let kind, let spec, let e):
+            kernel = tuned ? DenseKernels.convolution(kind, spec, name: placeholder, epilogue: epilogue(e))
+                : NaiveDense.convolution(kind, spec, name: placeholder, epilogue: epilogue(e))
         case .elementwise, .reduce, .argmax:
             preconditionFailure("dense() called on a loop kernel")
         }
@@ -202,21 +199,4 @@ extension ExprEmitter {
         e.declarations.formUnion(declarations)
         return e
     }
-}
-
-/// The two sets of dense-kernel emitters: tuned (`DenseKernels`) and the naive reference.
-struct DenseEmitters {
-    var matmul: (MatmulSpec, String, Epilogue?) -> DenseKernel
-    var conv2d: (ConvSpec, String, Epilogue?) -> DenseKernel
-    var conv2dInputGrad: (ConvSpec, String, Epilogue?) -> DenseKernel
-    var conv2dFilterGrad: (ConvSpec, String, Epilogue?) -> DenseKernel
-
-    static var naive: DenseEmitters { DenseEmitters(
-        matmul: { NaiveDense.matmul($0, name: $1, epilogue: $2) }, conv2d: { NaiveDense.conv2d($0, name: $1, epilogue: $2) },
-        conv2dInputGrad: { NaiveDense.conv2dInputGrad($0, name: $1, epilogue: $2) },
-        conv2dFilterGrad: { NaiveDense.conv2dFilterGrad($0, name: $1, epilogue: $2) }) }
-    static var tuned: DenseEmitters { DenseEmitters(
-        matmul: { DenseKernels.matmul($0, name: $1, epilogue: $2) }, conv2d: { DenseKernels.conv2d($0, name: $1, epilogue: $2) },
-        conv2dInputGrad: { DenseKernels.conv2dInputGrad($0, name: $1, epilogue: $2) },
-        conv2dFilterGrad: { DenseKernels.conv2dFilterGrad($0, name: $1, epilogue: $2) }) }
 }

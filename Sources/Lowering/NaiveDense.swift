@@ -156,3 +156,14 @@ public enum NaiveDense {
         return DenseKernel(function: fn, outerExtent: s.o, flops: s.flops)
     }
 }
+
+extension NaiveDense {
+    /// The convolution form `kind` of `s` (one of the three entry points above).
+    public static func convolution(_ kind: ConvKind, _ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+        switch kind {
+        case .forward: return conv2d(s, name: name, epilogue: epilogue)
+        case .inputGradient: return conv2dInputGrad(s, name: name, epilogue: epilogue)
+        case .filterGradient: return conv2dFilterGrad(s, name: name, epilogue: epilogue)
+        }
+    }
+}
