@@ -8,16 +8,23 @@ struct MetaJIT: ParsableCommand {
         abstract: "MetaJIT: a meta-learning graph compiler.",
         discussion: """
             Graphs are named definitions from Graphs/ (see `metajit list`) or text IR files (*.mjir).
+            Every command takes --log-level trace|debug|info|notice|warning|error|critical (default info, \
+            or $METAJIT_LOG_LEVEL); debug adds each compile's stage timings.
             """,
         subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self])
 
-    /// Accepts compiler-style `-O0`/`-O3` by rewriting them to `--opt-level N` before parsing.
+    /// Accepts compiler-style `-O0`/`-O3` by rewriting them to `--opt-level N`, and
+    /// `--log-level` anywhere, before parsing.
     static func main() {
         let args = CommandLine.arguments.dropFirst().flatMap { a -> [String] in
             if a.count == 3, a.hasPrefix("-O"), let n = Int(a.dropFirst(2)) { return ["--opt-level", "\(n)"] }
             return [a]
         }
-        main(Array(args))
+        do {
+            main(try LogSetup.bootstrap(args))
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 

@@ -10,7 +10,8 @@ enum ProgramFactory {
         case .interp: return try InterpretedProgram(graph: g)
         case .jit:
             let p = try CompiledProgram(graph: g, options: CompileOptions(optLevel: optLevel, threads: threads))
-            if verbose { log("compile \(g.name) (\(optLevel)): \(p.report)") }
+            let line = "compile \(g.name) (\(optLevel)): \(p.report)"
+            if verbose { log(line) } else { logger.debug("\(line)") }
             return p
         }
     }

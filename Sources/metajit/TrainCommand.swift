@@ -126,7 +126,6 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 extension Algorithm: ExpressibleByArgument {}
 extension OuterOptimizer: ExpressibleByArgument {}
