@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "CMetaZlib", path: "Sources/CMetaZlib"),
         .target(
             name: "EpisodeData",
-            dependencies: ["CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+            dependencies: ["MetaIR", "CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
