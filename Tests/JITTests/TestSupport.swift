@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// FileCheck-style matching: each pattern must occur in `text`, in order, each after the end
@@ -27,9 +28,7 @@ struct TemporaryDirectory {
     let url: URL
 
     init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("metajit-jit-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = try TestPaths.makeTemporaryFolder(prefix: "metajit-jit-tests")
     }
 
     func cleanUp() {

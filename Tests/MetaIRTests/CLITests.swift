@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `metajit` binary (built by `swift build`, which `.ci/run` does first).
 func metajit(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let candidates = [".build/debug/metajit", ".build/release/metajit"].map { repoRoot.appendingPathComponent($0) }
+    let candidates = [".build/debug/metajit", ".build/release/metajit"].map { TestPaths.repositoryRoot.appendingPathComponent($0) }
     guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw CLIMissing()
     }
