@@ -104,7 +104,9 @@ struct LoaderTests {
                     if let v = try loader.next() { got.append(v) }
                 } catch let boom as Boom {
                     caught.append(boom)
-                } catch {}
+                } catch {
+                    Issue.record("unexpected error \(error)")
+                }
             }
             #expect(got == [0, 1, 2])
             #expect(caught == [Boom(index: 3), Boom(index: 3), Boom(index: 3)])
