@@ -37,7 +37,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MetaIR"], path: "Tests/TestSupport"),
         .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
         .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
         .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "TestSupport"]),

@@ -42,15 +42,6 @@ func llvmFloatLiteral(_ value: Float) -> String {
     return "0x" + String(repeating: "0", count: 16 - hex.count) + hex
 }
 
-/// Deterministic pseudo-random floats in [-1, 1) (a 64-bit LCG), so failures reproduce.
-func pseudoRandomFloats(count: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-    return (0..<count).map { _ in
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return Float(state >> 40) / Float(1 << 23) - 1
-    }
-}
-
 /// Whether `a` and `b` agree element-wise within a relative-plus-absolute tolerance.
 func allClose(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5) -> Bool {
     guard a.count == b.count else { return false }
