@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "CMetaZlib", path: "Sources/CMetaZlib"),
         .target(
             name: "EpisodeData",
-            dependencies: ["CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+            dependencies: ["MetaIR", "CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
@@ -37,13 +37,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "JITTests", dependencies: ["JIT"]),
+        .target(name: "TestSupport", dependencies: ["MetaIR"], path: "Tests/TestSupport"),
+        .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
         .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
-        .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData"]),
+        .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "TestSupport"]),
         .testTarget(
             name: "AutodiffTests",
-            dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT"]),
-        .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs"]),
+            dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT", "TestSupport"]),
+        .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs", "TestSupport"]),
     ]
 )

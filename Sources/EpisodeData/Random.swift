@@ -1,20 +1,4 @@
-/// SplitMix64: a tiny 64-bit generator used to expand seeds into generator states.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    /// The internal state; each call to ``next()`` advances it by a fixed odd constant.
-    public var state: UInt64
-
-    /// Creates a generator starting from `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    /// Returns the next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import MetaIR
 
 /// xoshiro256** (Blackman & Vigna): the deterministic generator behind all sampling here.
 ///
@@ -23,7 +7,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 public struct Xoshiro256: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
-    /// Seeds the four state words from SplitMix64(`seed`).
+    /// Seeds the four state words from MetaIR's `SplitMix64(seed:)`.
     public init(seed: UInt64) {
         var sm = SplitMix64(seed: seed)
         s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()

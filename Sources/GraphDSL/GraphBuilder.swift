@@ -75,7 +75,10 @@ public final class GraphBuilder {
             switch op {
             case .input(let n): return (n, graph.inputs.contains { $0.name == n })
             case .parameter(let n): return (n, graph.parameters.contains { $0.name == n })
-            default: return ("", false)
+            case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
+                 .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
+                 .oneHot, .cast, .stopGradient:
+                return ("", false)  // unnamed: cannot be declared twice
             }
         }()
         if dup {

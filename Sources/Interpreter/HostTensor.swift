@@ -42,21 +42,19 @@ public struct HostTensor: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64) for seeded inputs and tests.
+/// Deterministic pseudo-random values (floats, normals, tensors) for seeded inputs and tests,
+/// drawn from MetaIR's `SplitMix64`.
 public struct SeededRandom: Sendable {
-    private var state: UInt64
+    private var bits: SplitMix64
 
     /// Creates a generator from a seed.
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    ///
+    /// The stream skips SplitMix64's first output for `seed`: recorded seeded values
+    /// (checkpoints, test expectations) were made that way.
+    public init(seed: UInt64) { bits = SplitMix64(seed: seed &+ SplitMix64.increment) }
 
     /// Next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { bits.next() }
 
     /// Uniform in `[0, 1)`.
     public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }

@@ -64,7 +64,9 @@ public struct Interpreter: Sendable {
                     throw InterpreterError.wrongType(name: name, expected: n.type, got: fed.type)
                 }
                 v = HostTensor(n.type, fed.data)
-            default:
+            case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
+                 .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
+                 .oneHot, .cast, .stopGradient:
                 v = Kernels.evaluate(n, operands)
             }
             if n.type.dtype == .f32, precision == .native {

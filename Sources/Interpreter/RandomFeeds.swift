@@ -26,7 +26,10 @@ public enum RandomFeeds {
                         bound = min(bound, g.nodes[src].type.shape[axis])
                     }
                 }
-            default: break
+            case .input, .parameter, .constant, .iota, .unary, .binary, .select, .reduce, .argmax, .matmul,
+                 .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad,
+                 .concat, .cast, .stopGradient:
+                break  // accepts any value
             }
         }
         return bound == Int.max ? 2 : bound

@@ -11,7 +11,10 @@ public enum DotPrinter {
             switch n.op {
             case .input, .parameter: shape = "ellipse"
             case .constant: shape = "plaintext"
-            default: shape = "box"
+            case .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
+                 .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
+                 .oneHot, .cast, .stopGradient:
+                shape = "box"
             }
             out += "  n\(i) [shape=\(shape), label=\(Printer.quote(label).replacingBackslashN())];\n"
         }

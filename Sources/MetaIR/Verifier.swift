@@ -35,7 +35,10 @@ public enum Verifier {
                 guard paramNames.insert(name).inserted else {
                     throw VerifierError(node: i, message: "duplicate parameter name \"\(name)\"")
                 }
-            default: break
+            case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
+                 .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
+                 .oneHot, .cast, .stopGradient:
+                break  // unnamed nodes: nothing can collide
             }
             do {
                 _ = try n.op.resultType(operands: n.inputs.map { g.nodes[$0].type }, declared: n.type)

@@ -44,7 +44,8 @@ enum EpilogueFusion {
                         guard let moved = v.shape == space ? v : v.reshaped(space) else { return nil }
                         return .load(operand: remap[o] ?? 0, view: moved, dtype: d)
                     case .constant: return leaf
-                    default: return nil
+                    case .iota, .accumulator: return nil  // iota would need re-indexing; accumulators are another epilogue's
+                    case .unary, .binary, .compare, .select, .cast: return nil  // not leaves: never passed here
                     }
                 }) else { continue }
                 var fused = dense

@@ -65,7 +65,10 @@ struct FusionState {
     func shouldMaterialize(_ i: Int, _ n: Node) -> Bool {
         switch n.op {
         case .input, .parameter, .constant, .iota: return false
-        default: break
+        case .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d, .conv2dInputGrad,
+             .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot, .cast,
+             .stopGradient:
+            break
         }
         if !options.fuse { return true }
         let e = exprs[i]
@@ -114,7 +117,8 @@ struct FusionState {
             switch leaf {
             case .load(let b, let v, let d): return transform(v).map { .load(operand: b, view: $0, dtype: d) }
             case .constant: return leaf
-            default: return nil  // iota and accumulators do not move
+            case .iota, .accumulator: return nil  // they do not move
+            case .unary, .binary, .compare, .select, .cast: return nil  // not leaves: never passed here
             }
         }) { return e }
         let b = materialize(input)
@@ -202,7 +206,8 @@ struct FusionState {
             let (l, ops) = Self.localize(e)
             local = .argmax(l, inputShape: s, axis: a)
             operands = ops
-        default: break
+        case .elementwise, .matmul, .convolution:
+            break  // callers pass only reductions
         }
         kernels.append(Kernel(body: local, operands: operands, output: out, nodes: [i]))
         bufferOf[i] = out

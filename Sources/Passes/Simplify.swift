@@ -57,7 +57,10 @@ public func eliminateDeadCode(_ g: Graph) -> Graph {
     for i in stride(from: g.nodes.count - 1, through: 0, by: -1) {
         switch g.nodes[i].op {
         case .input, .parameter: live[i] = true
-        default: break
+        case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
+             .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
+             .oneHot, .cast, .stopGradient:
+            break  // live only when something live uses it
         }
         if live[i] { for j in g.nodes[i].inputs { live[j] = true } }
     }

@@ -77,8 +77,8 @@ enum Rules {
         case .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad:
             // A zero operand makes these bilinear ops zero.
             if splat(ins[0]) == 0 || splat(ins[1]) == 0 { return .constant(0) }
-        default:
-            break
+        case .input, .parameter, .constant, .iota, .unary, .compare, .reduce, .argmax, .concat, .oneHot:
+            break  // no local rule beyond folding
         }
         return .keep
     }
@@ -102,7 +102,8 @@ enum Rules {
         case .matmul:
             let a = g.nodes[n.inputs[0]].type.shape
             return v[0] * v[1] * Double(a[a.rank - 1])
-        default: return nil
+        case .input, .parameter, .constant, .iota, .argmax, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .oneHot:
+            return nil  // leaves, or results that are not splats
         }
     }
 }

@@ -10,6 +10,14 @@ final class Counter: @unchecked Sendable {
     var current: Int { lock.lock(); defer { lock.unlock() }; return value }
 }
 
+/// A thread-safe list of the values a consumer thread received.
+final class Received: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Int] = []
+    func append(_ v: Int) { lock.lock(); items.append(v); lock.unlock() }
+    var values: [Int] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
 struct Boom: Error, Equatable { let index: Int }
 
 @Suite("Streaming loader")
@@ -28,22 +36,30 @@ struct LoaderTests {
 
     @Test("stop() while the consumer is blocked in next() returns nil, no hang")
     func stopWakesConsumer() throws {
+        let produceTime: Duration = .milliseconds(300)
+        let start = ContinuousClock.now
         let loader = try StreamingLoader<Int>(threads: 2, capacity: 4) { index in
-            usleep(300_000)  // slow producers: the consumer will be waiting
+            usleep(300_000)  // slow producers (produceTime): the consumer will be waiting
             return index
         }
-        let result = Counter()
+        let received = Received()
         let consumerDone = DispatchSemaphore(value: 0)
         Thread {
-            // First call may get batch 0 or nil depending on timing; keep calling until nil.
-            while (try? loader.next()) != nil { result.increment() }
+            // Keep calling until nil: a slow machine may deliver early batches before stop().
+            while let value = try? loader.next() { received.append(value) }
             consumerDone.signal()
         }.start()
         usleep(50_000)
+        let stoppedAfter = ContinuousClock.now - start
         #expect(Support.finishes(within: 10) { loader.stop() })
         #expect(consumerDone.wait(timeout: .now() + 10) == .success)
         #expect(loader.isStopped)
         #expect(try loader.next() == nil)
+        // Whatever arrived came in index order; stopped before any producer could finish,
+        // nothing can have arrived.
+        let got = received.values
+        #expect(got == Array(0..<got.count))
+        if stoppedAfter < produceTime { #expect(got.isEmpty) }
     }
 
     @Test("stop() while producers are blocked on a full ring, no hang; back-pressure holds")
@@ -88,7 +104,9 @@ struct LoaderTests {
                     if let v = try loader.next() { got.append(v) }
                 } catch let boom as Boom {
                     caught.append(boom)
-                } catch {}
+                } catch {
+                    Issue.record("unexpected error \(error)")
+                }
             }
             #expect(got == [0, 1, 2])
             #expect(caught == [Boom(index: 3), Boom(index: 3), Boom(index: 3)])
@@ -118,7 +136,7 @@ struct LoaderTests {
             if index == 1 { throw DataError(.corruptData, path: "x", "simulated") }
             return try sampler.metaBatch(at: index)
         }
-        #expect(try loader.next()?.index == 0)
+        #expect(try loader.next() == sampler.metaBatch(at: 0))
         Support.expectDataError(.corruptData) { _ = try loader.next() }
     }
 }

@@ -1,25 +1,12 @@
 import EpisodeData
 import Foundation
+import TestSupport
 import Testing
 
 /// Helpers shared by the EpisodeData tests.
 enum Support {
-    /// The project's `shared/` folder, found by walking up from this file to a directory
-    /// that contains `shared/data/omniglot` (at /work/main the result is /work/shared).
-    static let sharedDir: String? = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        for _ in 0..<8 {
-            let candidate = url.appendingPathComponent("shared")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("data/omniglot").path) {
-                return candidate.path
-            }
-            url = url.deletingLastPathComponent()
-        }
-        return nil
-    }()
-
-    /// The bundled Omniglot zips' folder, if present.
-    static var omniglotDir: String? { sharedDir.map { $0 + "/data/omniglot" } }
+    /// The bundled Omniglot zips' folder (`shared/data/omniglot`), if present.
+    static let omniglotDir: String? = TestPaths.shared("data/omniglot")?.path
     static var hasOmniglot: Bool { omniglotDir != nil }
 
     static let fashionDir = "/usr/share/datasets/fashion-mnist"
@@ -37,9 +24,7 @@ enum Support {
 
     /// A fresh temporary directory.
     static func tempDir() throws -> String {
-        let path = NSTemporaryDirectory() + "episodedata-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        try TestPaths.makeTemporaryFolder(prefix: "episodedata-tests").path
     }
 
     static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }

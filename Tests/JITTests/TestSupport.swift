@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// FileCheck-style matching: each pattern must occur in `text`, in order, each after the end
@@ -27,9 +28,7 @@ struct TemporaryDirectory {
     let url: URL
 
     init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("metajit-jit-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = try TestPaths.makeTemporaryFolder(prefix: "metajit-jit-tests")
     }
 
     func cleanUp() {
@@ -41,15 +40,6 @@ struct TemporaryDirectory {
 func llvmFloatLiteral(_ value: Float) -> String {
     let hex = String(Double(value).bitPattern, radix: 16, uppercase: true)
     return "0x" + String(repeating: "0", count: 16 - hex.count) + hex
-}
-
-/// Deterministic pseudo-random floats in [-1, 1) (a 64-bit LCG), so failures reproduce.
-func pseudoRandomFloats(count: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-    return (0..<count).map { _ in
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return Float(state >> 40) / Float(1 << 23) - 1
-    }
 }
 
 /// Whether `a` and `b` agree element-wise within a relative-plus-absolute tolerance.

@@ -1,9 +1,11 @@
 import Foundation
+import Graphs
+import TestSupport
 import Testing
 
 /// Runs the built `metajit` binary (built by `swift build`, which `.ci/run` does first).
 func metajit(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let candidates = [".build/debug/metajit", ".build/release/metajit"].map { repoRoot.appendingPathComponent($0) }
+    let candidates = [".build/debug/metajit", ".build/release/metajit"].map { TestPaths.repositoryRoot.appendingPathComponent($0) }
     guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw CLIMissing()
     }
@@ -27,7 +29,11 @@ struct CLIMissing: Error, CustomStringConvertible {
     @Test func listShowsEveryGraph() throws {
         let r = try metajit(["list"])
         #expect(r.status == 0)
-        for name in ["mlp", "conv4", "lstm-classifier", "attention-block"] { #expect(r.out.contains(name)) }
+        // One line per catalog graph, in catalog order, starting with its name: a name that is
+        // a prefix of another (mlp, mlp-…) cannot pass by accident.
+        let listed = r.out.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(listed == GraphCatalog.all.map(\.name))
+        #expect(GraphCatalog.all.count >= 4)
     }
 
     @Test func dumpedMjirRunsWithTheSameOutputs() throws {

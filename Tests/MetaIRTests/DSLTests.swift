@@ -133,3 +133,20 @@ import Testing
         }
     }
 }
+
+/// `Op.allRepresentative` drives the coverage tests: it must really cover every kind once per
+/// mnemonic, and `kind` must agree with the representatives.
+@Suite struct OpKindTests {
+    @Test func representativesCoverEveryKindWithDistinctMnemonics() {
+        let ops = Op.allRepresentative
+        #expect(Set(ops.map(\.kind)) == Set(Op.Kind.allCases))
+        #expect(Set(ops.map(\.mnemonic)).count == ops.count)
+        for kind in Op.Kind.allCases {
+            #expect(!kind.representatives.isEmpty)
+            for op in kind.representatives { #expect(op.kind == kind, "\(op.mnemonic) is not of kind \(kind)") }
+        }
+        let expectedCount = Op.Kind.allCases.count - 4 + UnaryOp.allCases.count + BinaryOp.allCases.count
+            + CompareOp.allCases.count + ReduceOp.allCases.count
+        #expect(ops.count == expectedCount)
+    }
+}

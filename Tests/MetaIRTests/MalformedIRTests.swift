@@ -55,16 +55,49 @@ import Testing
         #expect(Set(Self.cases.map(\.message)).count >= 10)
     }
 
-    @Test func randomGarbageNeverCrashes() {
-        var rng = SystemRandomNumberGenerator()
+    /// Random token soup (seeded, so a failure reproduces): every input either parses or throws
+    /// a `ParseError` positioned inside the text (or just past its end).
+    @Test func randomGarbageParsesOrFailsWithAPosition() {
+        var rng = SplitMix64(seed: 2024)
         let alphabet = Array("%:=[],{}\"graph f32 i32 add 0123456789 -.e\n output input")
-        for _ in 0..<300 {
+        for _ in 0..<1000 {
             let n = Int.random(in: 0..<80, using: &rng)
             let s = String((0..<n).map { _ in alphabet.randomElement(using: &rng) ?? " " })
-            _ = try? Parser.parse(s)
+            do {
+                _ = try Parser.parse(s)
+            } catch let e as ParseError {
+                #expect(Self.isInRange(e, of: s), "\(e) is outside \(String(reflecting: s))")
+            } catch {
+                Issue.record("\(String(reflecting: s)): not a ParseError: \(error)")
+            }
         }
-        // Truncations of a valid graph: every prefix either parses or fails cleanly.
+    }
+
+    /// Every proper prefix of a valid graph is missing at least its closing '}', so it must
+    /// fail with a positioned error; the whole text must parse.
+    @Test func truncationsOfAValidGraphFailWithAPosition() throws {
         let valid = Self.header + "  %1: f32[2,3] = exp %0\n  output \"y\" = %1\n}\n"
-        for k in 0..<valid.count { _ = try? Parser.parse(String(valid.prefix(k))) }
+        let full = try Parser.parse(valid)
+        #expect(full.outputs.map(\.name) == ["y"])
+        let withoutFinalNewline = valid.count - 1
+        for k in 0..<withoutFinalNewline {
+            let prefix = String(valid.prefix(k))
+            do {
+                _ = try Parser.parse(prefix)
+                Issue.record("prefix of \(k) characters parsed: \(String(reflecting: prefix))")
+            } catch let e as ParseError {
+                #expect(Self.isInRange(e, of: prefix), "\(e) is outside \(String(reflecting: prefix))")
+            } catch {
+                Issue.record("prefix of \(k) characters: not a ParseError: \(error)")
+            }
+        }
+    }
+
+    /// Whether the error's line exists in `text` and its column is on that line or one past
+    /// its end (where "end of input" and "end of line" errors point).
+    static func isInRange(_ e: ParseError, of text: String) -> Bool {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard e.line >= 1, e.line <= lines.count else { return false }
+        return e.column >= 1 && e.column <= lines[e.line - 1].count + 1
     }
 }

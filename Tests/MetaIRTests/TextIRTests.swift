@@ -1,5 +1,6 @@
 import Graphs
 import MetaIR
+import TestSupport
 import Testing
 
 @Suite struct TextIRTests {

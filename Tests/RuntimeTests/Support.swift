@@ -5,26 +5,19 @@ import JIT
 import MetaIR
 import MetaLearning
 import Runtime
+import TestSupport
 import Testing
 
 /// Helpers shared by the runtime (end-to-end training) tests.
 enum RT {
-    /// The bundled Omniglot zips (`shared/data/omniglot` found by walking up from this file,
-    /// as the EpisodeData tests do; at /work/main that is /work/shared/data/omniglot).
-    static let omniglotDir: String? = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        for _ in 0..<8 {
-            let candidate = url.appendingPathComponent("shared/data/omniglot")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
-            url = url.deletingLastPathComponent()
-        }
-        return nil
-    }()
+    /// The bundled Omniglot zips (`shared/data/omniglot`; at /work/main that is
+    /// /work/shared/data/omniglot).
+    static let omniglotDir: String? = TestPaths.shared("data/omniglot")?.path
 
     static var hasOmniglot: Bool { omniglotDir != nil }
 
     /// Why an Omniglot test is disabled.
-    static let noOmniglot: Comment = "bundled Omniglot (shared/data/omniglot) not found above \(#filePath)"
+    static let noOmniglot: Comment = "bundled Omniglot (shared/data/omniglot) not found above \(TestPaths.repositoryRoot.path)"
 
     /// Every bundled image at 28×28, decoded once per test process.
     static let store: Result<OmniglotImageStore, any Error> = {
@@ -61,10 +54,7 @@ enum RT {
 
     /// A fresh temporary directory.
     static func tempDir(_ tag: String) throws -> URL {
-        let url = URL(fileURLWithPath: NSTemporaryDirectory())
-            .appendingPathComponent("runtime-tests-\(tag)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TestPaths.makeTemporaryFolder(prefix: "runtime-tests-\(tag)")
     }
 
     static func remove(_ url: URL) { try? FileManager.default.removeItem(at: url) }

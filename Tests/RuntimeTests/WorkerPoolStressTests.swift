@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import JIT
+import MetaIR
 @testable import Runtime
 import Testing
 
@@ -11,20 +12,23 @@ private let countingKernel: RangeKernelFunction = { args, begin, _ in
 }
 
 /// Regression test for a lost wake-up in `WorkerPool` (fixed with sequentially consistent
-/// flags; `METAJIT_STRESS_ROUNDS` raises the count). The bug: the worker
+/// flags; 5 000 hand-offs by default, `METAJIT_STRESS_ROUNDS` sets the count). The bug: the worker
 /// publishes `sleeping = true` then re-reads `posted`, while `run` publishes `posted` then reads
 /// `sleeping`, all with acquire/release ordering only. That store→load pattern needs sequential
 /// consistency (x86 reorders a store with a later load), so both sides can read the stale
 /// value: the worker sleeps on the semaphore, nobody signals it, and `run` spins forever on
 /// `finished`. Seen as a hung `Trainer.run` (main thread in `WorkerPool.run` line 70, worker
-/// in `wake.wait()` line 49). Off by default because a hang leaks a spinning thread.
+/// in `wake.wait()` line 49). The pool runs on its own thread so that a hang fails the test
+/// (leaking that spinning thread) instead of blocking the whole run.
 private final class Counter: Sendable { let value = Atomic<Int>(0) }
 
 @Suite struct WorkerPoolStressTests {
     @Test("WorkerPool hand-off never loses a wake-up")
     func handOff() throws {
-        let rounds = Int(ProcessInfo.processInfo.environment["METAJIT_STRESS_ROUNDS"] ?? "") ?? 20_000
+        let rounds = Int(ProcessInfo.processInfo.environment["METAJIT_STRESS_ROUNDS"] ?? "") ?? 5_000
         let progress = Counter()
+        // Calls of each half, copied out of the kernel's buffer once the pool has shut down.
+        let localCalls = Counter(), workerCalls = Counter()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             let pool = WorkerPool()
@@ -32,7 +36,7 @@ private final class Counter: Sendable { let value = Atomic<Int>(0) }
             counters.initialize(repeating: 0, count: 2)
             let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
             args[0] = UnsafeMutableRawPointer(counters)
-            var rng = SystemRandomNumberGenerator()
+            var rng = SplitMix64(seed: 17)
             for i in 0..<rounds {
                 // Gaps of 0…~60 µs: around the worker's 20 000-spin threshold, so it is often
                 // going to sleep just as the next job is posted.
@@ -44,11 +48,18 @@ private final class Counter: Sendable { let value = Atomic<Int>(0) }
                 progress.value.store(i + 1, ordering: .relaxed)
             }
             pool.shutdown()
+            localCalls.value.store(Int(counters[0]), ordering: .relaxed)
+            workerCalls.value.store(Int(counters[1]), ordering: .relaxed)
+            counters.deallocate()
+            args.deallocate()
             done.signal()
         }
         thread.start()
         let finished = done.wait(timeout: .now() + 120) == .success
-        #expect(finished, "WorkerPool.run hung after \(progress.value.load(ordering: .relaxed)) of \(rounds) hand-offs (lost wake-up)")
+        try #require(finished, "WorkerPool.run hung after \(progress.value.load(ordering: .relaxed)) of \(rounds) hand-offs (lost wake-up)")
+        // Every hand-off ran both halves exactly once: none skipped, none run twice.
+        #expect(localCalls.value.load(ordering: .relaxed) == rounds)
+        #expect(workerCalls.value.load(ordering: .relaxed) == rounds)
     }
 }
 
