@@ -1,18 +1,19 @@
 import JIT
 import Passes
 import Lowering
+import MetaIR
 import Testing
 
 /// Dense kernels (matmul, conv2d and its gradients) against naive references.
 @Suite struct DenseKernelTests {
     // MARK: helpers
 
+    /// Seeded values in [-1, 1) on a grid of 2^-15, so that products and short sums are
+    /// exact in Float and the tuned and naive kernels differ only by summation order.
     struct Rng {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int((state >> 40) & 0xFFFF)) / 32768 - 1
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func next() -> Float { Float(Int(generator.next() >> 48)) / 32768 - 1 }
         mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
     }
 

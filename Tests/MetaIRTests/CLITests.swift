@@ -70,4 +70,30 @@ struct CLIMissing: Error, CustomStringConvertible {
         let badOption = try metajit(["run", "conv4", "-D", "colour=1"])
         #expect(badOption.status != 0 && badOption.err.contains("no option 'colour'"))
     }
+
+    /// Every compile stage can be printed with `--dump-after`, and what `fused` shows is the
+    /// memory-plan stage; unknown stages are named in the error.
+    @Test func dumpAfterEveryStage() throws {
+        let fusion = try metajit(["dump", "mlp", "--dump-after", "fusion"])
+        #expect(fusion.status == 0 && fusion.out.hasPrefix("// mlp: ") && fusion.out.contains("kernels"))
+        #expect(!fusion.out.contains("arena"))  // planning has not run yet
+        let plan = try metajit(["dump", "mlp", "--dump-after", "memory-plan"])
+        #expect(plan.status == 0 && plan.out.contains("arena") && plan.out.contains(" @"))
+        let fused = try metajit(["dump", "mlp", "--stage", "fused"])
+        #expect(fused.out == plan.out)
+        let lowering = try metajit(["dump", "mlp", "--dump-after", "lowering"])
+        let llvm = try metajit(["dump", "mlp", "--stage", "llvm"])
+        #expect(lowering.status == 0 && lowering.out == llvm.out && lowering.out.contains("define void @mlp_k0("))
+        let simplify = try metajit(["dump", "mlp", "--dump-after", "simplify"])
+        #expect(simplify.status == 0 && simplify.out.hasPrefix("graph \"mlp\""))
+        // -O0 has no graph pass, one kernel per op, and no memory reuse.
+        let o0 = try metajit(["dump", "mlp", "-O0", "--dump-after", "simplify"])
+        #expect(o0.status != 0 && o0.err.contains("stages: fusion, memory-plan, lowering"))
+        let o0plan = try metajit(["dump", "mlp", "-O0", "--dump-after", "memory-plan"])
+        if let header = o0plan.out.split(separator: "\n").first {
+            // "arena N bytes (N without reuse)"
+            let numbers = header.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            #expect(numbers.count >= 4 && numbers[numbers.count - 1] == numbers[numbers.count - 2], "\(header)")
+        }
+    }
 }
