@@ -29,7 +29,7 @@ let conv4Graph = GraphDefinition(
     name: "conv4", summary: "Conv-4 (Omniglot 28x28) N-way classifier, forward + cross-entropy + accuracy",
     options: [GraphOption("ways", 5, "classes (N)"), GraphOption("shots", 1, "examples per class (K)"),
               GraphOption("width", 64, "filters per block"), GraphOption("image", 28, "image side"),
-              GraphOption("strided", 0, "1 = stride-2 convs instead of max-pool (MAML's Omniglot net)")]
+              GraphOption("strided", 0, "1 = stride-2 convs instead of max-pool (MAML's Omniglot net)", kind: .flag)]
 ) { o in
     let model = Conv4(imageSize: o.int("image"), width: o.int("width"), ways: o.int("ways"), strided: o.flag("strided"))
     let batch = o.int("ways") * o.int("shots")

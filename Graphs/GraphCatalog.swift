@@ -9,12 +9,54 @@ public struct GraphOption: Sendable, Hashable {
     public var defaultValue: Double
     /// One-line help.
     public var help: String
+    /// Which values are accepted.
+    public var kind: Kind
+
+    /// What an option's values mean, and so which are accepted.
+    public enum Kind: Sendable, Hashable {
+        /// A size or count: an integer in `1...maximum`.
+        case size(maximum: Int)
+        /// 0 or 1.
+        case flag
+        /// A finite number in `range` (learning rates).
+        case real(ClosedRange<Double>)
+
+        /// Sizes get a maximum far above any real graph but low enough that products of a
+        /// few of them are still checked by the DSL instead of overflowing while parsing.
+        public static let size = Kind.size(maximum: 1 << 31)
+    }
 
     /// Creates an option.
-    public init(_ name: String, _ defaultValue: Double, _ help: String) {
+    public init(_ name: String, _ defaultValue: Double, _ help: String, kind: Kind = .size) {
         self.name = name
         self.defaultValue = defaultValue
         self.help = help
+        self.kind = kind
+    }
+
+    /// Throws unless `value` is one this option accepts.
+    public func check(_ value: Double) throws {
+        switch kind {
+        case .size(let maximum):
+            guard value.isFinite, value == value.rounded(), value >= 1, value <= Double(maximum) else {
+                throw GraphCatalogError.badOption("option '\(name)' (\(help)) must be an integer from 1 to \(maximum), got \(Self.format(value))")
+            }
+        case .flag:
+            guard value == 0 || value == 1 else {
+                throw GraphCatalogError.badOption("option '\(name)' (\(help)) must be 0 or 1, got \(Self.format(value))")
+            }
+        case .real(let range):
+            guard value.isFinite, range.contains(value) else {
+                throw GraphCatalogError.badOption(
+                    "option '\(name)' (\(help)) must be a number from \(range.lowerBound) to \(range.upperBound), got \(Self.format(value))")
+            }
+        }
+    }
+
+    /// `3`, not `3.0`, for whole numbers that fit; otherwise Swift's shortest form.
+    static func format(_ value: Double) -> String {
+        if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+        return "\(value)"
     }
 }
 
@@ -75,8 +117,12 @@ public struct BuiltGraph {
 public struct ResolvedOptions {
     let values: [String: Double]
 
-    /// The option's value as an integer.
-    public func int(_ name: String) -> Int { Int(values[name] ?? 0) }
+    /// The option's value as an integer (0 for a value no integer holds; `build` has
+    /// already refused those for sizes).
+    public func int(_ name: String) -> Int {
+        guard let v = values[name], v.isFinite, abs(v) < 0x1p62 else { return 0 }
+        return Int(v)
+    }
     /// The option's value.
     public func double(_ name: String) -> Double { values[name] ?? 0 }
     /// The option's value as a flag (non-zero is true).
@@ -106,11 +152,12 @@ public struct GraphDefinition: Sendable {
     public func build(_ config: GraphConfig = GraphConfig()) throws -> BuiltGraph {
         var values: [String: Double] = [:]
         for o in options { values[o.name] = o.defaultValue }
-        for (k, v) in config.values {
-            guard values[k] != nil else {
+        for (k, v) in config.values.sorted(by: { $0.key < $1.key }) {
+            guard let option = options.first(where: { $0.name == k }) else {
                 throw GraphCatalogError.badOption(
                     "graph '\(name)' has no option '\(k)' (options: \(options.map(\.name).joined(separator: ", ")))")
             }
+            try option.check(v)
             values[k] = v
         }
         return try builder(ResolvedOptions(values: values))

@@ -26,10 +26,13 @@ func metaGradientGraph(_ name: String, model: any Model, specs: [ParameterSpec],
 /// MAML on sinusoid regression: the meta-gradient of the post-adaptation query MSE.
 let mamlSinusoidGraph = GraphDefinition(
     name: "maml-sinusoid", summary: "MAML meta-gradient, sinusoid MLP (meta-batch of K-shot regression tasks)",
-    options: [GraphOption("tasks", 4, "meta-batch size"), GraphOption("shots", 10, "support points per task"),
-              GraphOption("queries", 10, "query points per task"), GraphOption("steps", 1, "inner SGD steps"),
-              GraphOption("inner_lr", 0.01, "inner learning rate"), GraphOption("hidden", 40, "hidden width"),
-              GraphOption("first_order", 0, "1 = FOMAML")]
+    options: [GraphOption("tasks", 4, "meta-batch size", kind: .size(maximum: StepConfig.maximumMetaBatch)),
+              GraphOption("shots", 10, "support points per task"),
+              GraphOption("queries", 10, "query points per task"),
+              GraphOption("steps", 1, "inner SGD steps", kind: .size(maximum: StepConfig.maximumInnerSteps)),
+              GraphOption("inner_lr", 0.01, "inner learning rate", kind: .real(0...100)),
+              GraphOption("hidden", 40, "hidden width"),
+              GraphOption("first_order", 0, "1 = FOMAML", kind: .flag)]
 ) { o in
     let model = SinusoidMLP(hidden: o.int("hidden"))
     let (t, k, q) = (o.int("tasks"), o.int("shots"), o.int("queries"))
@@ -45,11 +48,13 @@ let mamlSinusoidGraph = GraphDefinition(
 let mamlConv4Graph = GraphDefinition(
     name: "maml-conv4", summary: "MAML meta-gradient, Conv-4 N-way K-shot (second order unless first_order=1)",
     options: [GraphOption("ways", 5, "classes per task"), GraphOption("shots", 1, "support examples per class"),
-              GraphOption("queries", 15, "query examples per class"), GraphOption("tasks", 32, "meta-batch size"),
-              GraphOption("steps", 1, "inner SGD steps"), GraphOption("inner_lr", 0.4, "inner learning rate"),
+              GraphOption("queries", 15, "query examples per class"),
+              GraphOption("tasks", 32, "meta-batch size", kind: .size(maximum: StepConfig.maximumMetaBatch)),
+              GraphOption("steps", 1, "inner SGD steps", kind: .size(maximum: StepConfig.maximumInnerSteps)),
+              GraphOption("inner_lr", 0.4, "inner learning rate", kind: .real(0...100)),
               GraphOption("width", 64, "filters per block"), GraphOption("image", 28, "image side"),
-              GraphOption("strided", 0, "1 = stride-2 convs instead of max-pool"),
-              GraphOption("first_order", 0, "1 = FOMAML")]
+              GraphOption("strided", 0, "1 = stride-2 convs instead of max-pool", kind: .flag),
+              GraphOption("first_order", 0, "1 = FOMAML", kind: .flag)]
 ) { o in
     let (n, k, q, t, s) = (o.int("ways"), o.int("shots"), o.int("queries"), o.int("tasks"), o.int("image"))
     let model = Conv4(imageSize: s, width: o.int("width"), ways: n, strided: o.flag("strided"))

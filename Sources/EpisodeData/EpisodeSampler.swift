@@ -24,6 +24,7 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
     ///   has fewer than N classes, or a class has fewer than K + Q images.
     public init(dataset: Dataset, config: EpisodeConfig, seed: UInt64) throws {
         try config.validate()
+        try Self.checkBatchSize(config, dataset)
         guard dataset.numClasses >= config.ways else {
             throw DataError(.invalidArgument, path: "",
                             "\(config.ways)-way episodes need at least \(config.ways) classes; dataset has \(dataset.numClasses)")
@@ -44,6 +45,7 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
     /// - Throws: ``DataError`` `.invalidArgument` if an episode does not fit the configuration or dataset.
     public init(dataset: Dataset, config: EpisodeConfig, episodes: [Episode]) throws {
         try config.validate()
+        try Self.checkBatchSize(config, dataset)
         for (e, episode) in episodes.enumerated() {
             guard episode.support.count == config.ways * config.shots,
                   episode.query.count == config.ways * config.queries else {
@@ -122,6 +124,14 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
         }
         let episodes = try (first..<(first + count)).map { try episode(at: $0) }
         return assemble(episodes, index: index, pool: pool)
+    }
+
+    /// Refuses a configuration whose meta-batch buffers would not have a countable size.
+    static func checkBatchSize(_ config: EpisodeConfig, _ dataset: Dataset) throws {
+        guard config.batchElements(imageElements: dataset.imageShape.count) != nil else {
+            throw DataError(.invalidArgument, path: "",
+                            "\(config) episodes of \(dataset.imageShape) images need more floats than fit in a 64-bit count")
+        }
     }
 
     /// Builds a ``MetaBatch`` from episodes of this sampler's shape, taking image buffers

@@ -27,6 +27,25 @@ public struct EpisodeConfig: Sendable, Hashable, Codable, CustomStringConvertibl
             throw DataError(.invalidArgument, path: "",
                             "invalid episode configuration \(self): need ways, shots, batch >= 1 and queries >= 0")
         }
+        guard batchElements(imageElements: 1) != nil else {
+            throw DataError(.invalidArgument, path: "",
+                            "invalid episode configuration \(self): a meta-batch would hold more images than fit in a 64-bit count")
+        }
+    }
+
+    /// Floats in one meta-batch's support and query images together (B × N × (K + Q) ×
+    /// `imageElements`), or `nil` when that overflows `Int`: the loader allocates buffers of
+    /// this size, so it is checked before any is.
+    public func batchElements(imageElements: Int) -> Int? {
+        var total = 1
+        let (perClass, o) = shots.addingReportingOverflow(queries)
+        guard !o else { return nil }
+        for factor in [metaBatchSize, ways, perClass, imageElements] {
+            let (p, overflow) = total.multipliedReportingOverflow(by: factor)
+            guard !overflow else { return nil }
+            total = p
+        }
+        return total
     }
 }
 

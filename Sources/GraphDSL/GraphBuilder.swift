@@ -135,6 +135,12 @@ public final class GraphBuilder {
         } catch let e as ShapeError {
             throw DSLError(op: e.op, operands: types, message: e.message, location: location, scope: scopePath)
         }
+        // Checked here, once, so no later stage multiplies its way into an overflow trap.
+        guard type.shape.checkedCount != nil else {
+            throw DSLError(op: op.mnemonic, operands: types,
+                           message: "\(operands.isEmpty ? "" : "result ")shape \(type.shape) has more elements than fit in a 64-bit count",
+                           location: location, scope: scopePath)
+        }
         let id = graph.append(Node(op: op, inputs: operands.map(\.id), type: type))
         return Tensor(id: id, builder: self)
     }

@@ -36,9 +36,26 @@ public struct Interpreter: Sendable {
 
     /// The precision used.
     public var precision: Precision
+    /// Checked against `bytesNeeded(for:)` before evaluating; `nil`: no check.
+    public var memoryLimit: MemoryLimit?
 
     /// Creates an interpreter.
-    public init(precision: Precision = .native) { self.precision = precision }
+    public init(precision: Precision = .native, memoryLimit: MemoryLimit? = nil) {
+        self.precision = precision
+        self.memoryLimit = memoryLimit
+    }
+
+    /// What evaluating `g` holds at its peak: every node's value stays alive until the end
+    /// (outputs may be any of them), as `Double`s. Saturates at `Int.max`.
+    public static func bytesNeeded(for g: Graph) -> Int {
+        let elementSize = MemoryLayout<Double>.stride
+        return MemoryLimit.sum(g.nodes.map { MemoryLimit.bytes(of: $0.type, elementSize: elementSize) })
+    }
+
+    /// Throws when evaluating `g` would hold more than `limit`.
+    public static func checkMemory(_ g: Graph, limit: MemoryLimit) throws {
+        try limit.check("interpreting graph \"\(g.name)\"", parts: [("node values", bytesNeeded(for: g))])
+    }
 
     /// Evaluates the graph's outputs from values fed by name (inputs and parameters alike).
     public func run(_ g: Graph, feeds: [String: HostTensor]) throws -> [String: HostTensor] {
@@ -51,6 +68,7 @@ public struct Interpreter: Sendable {
     /// Evaluates every node; index `i` holds node `i`'s value.
     public func evaluateAll(_ g: Graph, feeds: [String: HostTensor]) throws -> [HostTensor] {
         do { try Verifier.verify(g) } catch { throw InterpreterError.invalidGraph("\(error)") }
+        if let memoryLimit { try Self.checkMemory(g, limit: memoryLimit) }
         var values: [HostTensor] = []
         values.reserveCapacity(g.nodes.count)
         for n in g.nodes {

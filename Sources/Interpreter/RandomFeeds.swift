@@ -3,7 +3,15 @@ import MetaIR
 /// Seeded random values for every input and parameter of a graph, independent of where the
 /// graph came from (a name or a .mjir file), so both give the same outputs.
 public enum RandomFeeds {
-    /// Values for every `input` and `param` node of `g`.
+    /// Values for every `input` and `param` node of `g`, after checking that they fit in
+    /// `limit` (they are held as `Double`s).
+    public static func make(for g: Graph, seed: UInt64, limit: MemoryLimit) throws -> [String: HostTensor] {
+        let sizes = (g.inputs + g.parameters).map { MemoryLimit.bytes(of: g.nodes[$0.node].type, elementSize: 8) }
+        try limit.check("random inputs and parameters of graph \"\(g.name)\"", parts: [("values", MemoryLimit.sum(sizes))])
+        return make(for: g, seed: seed)
+    }
+
+    /// Values for every `input` and `param` node of `g` (no size check: for graphs known to be small).
     public static func make(for g: Graph, seed: UInt64) -> [String: HostTensor] {
         var feeds: [String: HostTensor] = [:]
         for (name, id) in g.inputs + g.parameters {

@@ -43,8 +43,23 @@ public struct Shape: Hashable, Sendable, Codable, CustomStringConvertible, Expre
     /// Number of dimensions.
     public var rank: Int { dims.count }
 
-    /// Number of elements (1 for a scalar).
-    public var count: Int { dims.reduce(1, *) }
+    /// Number of elements (1 for a scalar), or `Int.max` when the product overflows.
+    ///
+    /// The parser, the DSL and the verifier refuse shapes whose count overflows, so inside a
+    /// verified graph this is exact; saturating keeps code that has not checked from trapping.
+    public var count: Int { checkedCount ?? Int.max }
+
+    /// Number of elements, or `nil` when a dimension is negative or the product overflows `Int`.
+    public var checkedCount: Int? {
+        var n = 1
+        for d in dims {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
 
     /// Extent of dimension `i`.
     public subscript(i: Int) -> Int { dims[i] }
@@ -55,7 +70,9 @@ public struct Shape: Hashable, Sendable, Codable, CustomStringConvertible, Expre
         var acc = 1
         for i in stride(from: dims.count - 1, through: 0, by: -1) {
             s[i] = acc
-            acc *= dims[i]
+            // Saturates rather than traps: only a shape with an overflowing count gets here.
+            let (p, overflow) = acc.multipliedReportingOverflow(by: dims[i])
+            acc = overflow ? Int.max : p
         }
         return s
     }

@@ -118,7 +118,11 @@ private struct ParserState {
         _ = next()
         let dims = try parseIntList("in the shape")
         guard dims.allSatisfy({ $0 >= 0 }) else { throw error("negative dimension in shape", at: t) }
-        return TensorType(dtype, Shape(dims))
+        let shape = Shape(dims)
+        guard shape.checkedCount != nil else {
+            throw error("shape \(shape) has more elements than fit in a 64-bit count", at: t)
+        }
+        return TensorType(dtype, shape)
     }
 
     mutating func parseIntList(_ context: String) throws -> [Int] {

@@ -40,6 +40,9 @@ public enum Verifier {
                  .oneHot, .cast, .stopGradient:
                 break  // unnamed nodes: nothing can collide
             }
+            guard n.type.shape.checkedCount != nil else {
+                throw VerifierError(node: i, message: "shape \(n.type.shape) has more elements than fit in a 64-bit count")
+            }
             do {
                 _ = try n.op.resultType(operands: n.inputs.map { g.nodes[$0].type }, declared: n.type)
             } catch let e as ShapeError {

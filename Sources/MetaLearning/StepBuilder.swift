@@ -47,7 +47,9 @@ public enum StepBuilder {
     }
 
     /// The meta-training step: forward over the meta-batch, meta-gradient, outer update.
+    /// Throws a `StepConfigError` for a configuration `StepConfig.validate()` refuses.
     public static func trainStep(_ c: StepConfig) throws -> StepGraph {
+        try c.validate()
         let learned = learnedSpecs(c)
         let state = c.optimizer.stateSpecs(for: learned)
         let b = GraphBuilder(name: "train-\(c.algorithm.rawValue)")
@@ -84,7 +86,9 @@ public enum StepBuilder {
     }
 
     /// The evaluation step: adapt on each task's support set, score its queries.
+    /// Throws a `StepConfigError` for a configuration `StepConfig.validate()` refuses.
     public static func evalStep(_ c: StepConfig) throws -> StepGraph {
+        try c.validate()
         let learned = learnedSpecs(c)
         let b = GraphBuilder(name: "eval-\(c.algorithm.rawValue)")
         let p = try Parameters(declaring: learned, in: b)

@@ -40,8 +40,11 @@ public struct MemoryPlan: Sendable {
     public static func plan(_ p: KernelProgram, reuse: Bool = true) -> MemoryPlan {
         let n = p.buffers.count
         let lives = liveRanges(p)
+        // Sizes and offsets saturate at `Int.max` instead of trapping: a saturated plan is
+        // refused by the memory limit, which the compiler checks right after planning.
         func bytes(_ b: Int) -> Int {
-            let raw = p.buffers[b].count * p.buffers[b].dtype.byteSize
+            let (raw, overflow) = p.buffers[b].count.multipliedReportingOverflow(by: p.buffers[b].dtype.byteSize)
+            guard !overflow, raw <= Int.max - alignment else { return Int.max }
             return (max(raw, 1) + alignment - 1) / alignment * alignment
         }
         var offsets = [Int?](repeating: nil, count: n)
@@ -53,11 +56,11 @@ public struct MemoryPlan: Sendable {
         for b in order {
             guard let range = lives[b] else { continue }
             let start = range.lowerBound, size = bytes(b)
-            unplanned += size
+            unplanned = adding(unplanned, size)
             guard reuse else {
                 // Nothing is freed: each buffer simply follows the previous one.
                 offsets[b] = arena
-                arena += size
+                arena = adding(arena, size)
                 continue
             }
             // Free what died before this buffer is written (a kernel's inputs stay live
@@ -70,13 +73,19 @@ public struct MemoryPlan: Sendable {
             for a in live {
                 let gap = a.offset - candidate
                 if gap >= size, gap < best { best = gap; placed = candidate }
-                candidate = max(candidate, a.offset + a.size)
+                candidate = max(candidate, adding(a.offset, a.size))
             }
             let offset = placed ?? candidate
             offsets[b] = offset
             live.append((offset, size, range.upperBound))
-            arena = max(arena, offset + size)
+            arena = max(arena, adding(offset, size))
         }
         return MemoryPlan(offsets: offsets, arenaBytes: arena, unplannedBytes: unplanned)
     }
+}
+
+/// `a + b`, or `Int.max` when the sum overflows.
+private func adding(_ a: Int, _ b: Int) -> Int {
+    let (s, overflow) = a.addingReportingOverflow(b)
+    return overflow ? Int.max : s
 }

@@ -15,13 +15,19 @@ public struct CompileOptions: Sendable {
     public var cache: CompileCache? = CompileCache()
     /// Verify the graph after every pass and the kernel program after fusion and planning.
     public var verify = true
+    /// The most the compiled program may allocate (arena plus resident inputs and
+    /// parameters), checked after memory planning, before lowering; `nil`: the default from
+    /// `MemoryLimit.resolve()` (`METAJIT_MEMORY_LIMIT`, else half of physical memory).
+    public var memoryLimit: MemoryLimit?
 
     /// Creates options.
-    public init(optLevel: OptLevel = .O3, threads: Int = 2, cache: CompileCache? = CompileCache(), verify: Bool = true) {
+    public init(optLevel: OptLevel = .O3, threads: Int = 2, cache: CompileCache? = CompileCache(), verify: Bool = true,
+                memoryLimit: MemoryLimit? = nil) {
         self.optLevel = optLevel
         self.threads = threads
         self.cache = cache
         self.verify = verify
+        self.memoryLimit = memoryLimit
     }
 }
 
@@ -139,6 +145,9 @@ public struct Compiler: Sendable {
         if options.verify { try KernelVerifier.verify(program) }
         after(.kernels(stage: Self.fusionStage, program, nil))
         let plan = MemoryPlan.plan(program, reuse: level.reusesMemory)
+        // Before anything else looks at sizes: lowering and LLVM of a graph that cannot run
+        // here would only take time, and `CompiledProgram` would die allocating it.
+        try Self.checkMemory(program, plan, name: g.name, limit: options.memoryLimit ?? MemoryLimit.resolve())
         if options.verify { try KernelVerifier.verify(plan, for: program) }
         after(.kernels(stage: Self.memoryPlanStage, program, plan))
         report.fusion = clock.now - t
@@ -175,6 +184,23 @@ public struct Compiler: Sendable {
         let names = stages.lowered.functionNames
         let functions = try names.indices.map { try modules[owner[$0]].rangeKernel(named: names[$0]) }
         return CompiledStages(stages: stages, modules: modules, functions: functions)
+    }
+
+    /// Throws when the arena and the resident (input and parameter) buffers of `program`
+    /// together exceed `limit`.
+    public static func checkMemory(_ program: KernelProgram, _ plan: MemoryPlan, name: String, limit: MemoryLimit) throws {
+        var resident: [Int] = []
+        for b in program.buffers {
+            switch b.role {
+            case .input, .parameter:
+                let (bytes, overflow) = b.count.multipliedReportingOverflow(by: b.dtype.byteSize)
+                resident.append(overflow ? Int.max : bytes)
+            case .intermediate: break
+            }
+        }
+        try limit.check("the compiled graph \"\(name)\"", parts: [
+            ("arena", plan.arenaBytes), ("parameters and inputs", MemoryLimit.sum(resident)),
+        ])
     }
 
     /// Wall time is the slowest part's; the phase times are summed over parts.

@@ -48,10 +48,14 @@ public final class InterpretedProgram: Executable {
     private var outputs: [String: HostTensor] = [:]
     private let feedTypes: [String: TensorType]
 
-    /// Prepares `graph` (simplified by the standard pipeline).
-    public init(graph: Graph, precision: Interpreter.Precision = .native) throws {
+    /// Prepares `graph` (simplified by the standard pipeline); throws when evaluating it
+    /// would hold more than `memoryLimit` (`nil`: the default from `MemoryLimit.resolve()`).
+    public init(graph: Graph, precision: Interpreter.Precision = .native, memoryLimit: MemoryLimit? = nil) throws {
+        let limit = try memoryLimit ?? MemoryLimit.resolve()
+        // Checked on the graph as given too: simplification itself can fold huge constants.
+        try Interpreter.checkMemory(graph, limit: limit)
         self.graph = try Pipeline.standard().run(graph)
-        interpreter = Interpreter(precision: precision)
+        interpreter = Interpreter(precision: precision, memoryLimit: limit)
         var types: [String: TensorType] = [:]
         for (n, i) in self.graph.inputs + self.graph.parameters { types[n] = self.graph.nodes[i].type }
         feedTypes = types

@@ -9,7 +9,20 @@ public struct ParameterStore: Equatable {
     /// Current values by name.
     public private(set) var values: [String: HostTensor]
 
-    /// Fresh values drawn from each spec's initialiser with `seed`.
+    /// Fresh values drawn from each spec's initialiser with `seed`, after checking that they
+    /// fit in `memoryLimit` (they are held as `Double`s).
+    public init(specs: [ParameterSpec], seed: UInt64, memoryLimit: MemoryLimit) throws {
+        try memoryLimit.check("the parameter values", parts: [("parameters", Self.bytesNeeded(for: specs))])
+        self.init(specs: specs, seed: seed)
+    }
+
+    /// Bytes the values of `specs` take in a store, saturating at `Int.max`.
+    public static func bytesNeeded(for specs: [ParameterSpec]) -> Int {
+        MemoryLimit.sum(specs.map { MemoryLimit.bytes(of: $0.type, elementSize: MemoryLayout<Double>.stride) })
+    }
+
+    /// Fresh values drawn from each spec's initialiser with `seed` (no size check: for
+    /// specs already checked, e.g. by compiling the step that uses them).
     public init(specs: [ParameterSpec], seed: UInt64) {
         self.specs = specs
         var rng = SeededRandom(seed: seed)

@@ -32,6 +32,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure matmul GFLOP/s (1 and 2 threads) against the NumPy sgemm peak instead of the workloads.")
     var matmul = false
 
+    func validate() throws {
+        try FlagCheck.atLeast(0, warmup, "--warmup")
+        for (flag, value) in [("--iterations", iterations), ("--rounds", rounds), ("--threads", threads)] {
+            try FlagCheck.atLeast(1, value, flag)
+        }
+    }
+
     func run() throws {
         let catalog = smoke ? BenchWorkload.smoke : BenchWorkload.all
         if let single {

@@ -22,6 +22,14 @@ struct DataCommand: ParsableCommand {
     @Option(help: "Comma-separated alphabets to load (default: all).") var alphabets: String?
     @Flag(help: "Augment classes with 90/180/270° rotations.") var rotate = false
 
+    func validate() throws {
+        for (flag, value) in [("--ways", ways), ("--shots", shots), ("--meta-batch", metaBatch), ("--threads", threads)] {
+            try FlagCheck.atLeast(1, value, flag)
+        }
+        try FlagCheck.atLeast(0, queries, "--queries")  // support-only episodes are fine for timing
+        try FlagCheck.finiteRate(seconds, "--seconds")
+    }
+
     func run() throws {
         let summary = try describeDataset(at: path)
         print(summary)

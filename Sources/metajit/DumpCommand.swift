@@ -54,7 +54,13 @@ struct DumpCommand: ParsableCommand {
     @Option(name: .customLong("opt-level"), help: "Optimisation level 0 or 3 (also -O0/-O3).")
     var optLevel: OptLevel = .O3
 
-    var compiler: Compiler { Compiler(options: CompileOptions(optLevel: optLevel, cache: nil)) }
+    @OptionGroup var limit: MemoryLimitOptions
+
+    /// The compiler `fused`, `llvm` and `--dump-after` go through; it refuses graphs above
+    /// the memory limit like `run` does, so what dumps is what would run.
+    var compiler: Compiler {
+        get throws { Compiler(options: CompileOptions(optLevel: optLevel, cache: nil, memoryLimit: try limit.resolve())) }
+    }
 
     func run() throws {
         let traced = try source.load().graph
@@ -103,7 +109,7 @@ struct DumpCommand: ParsableCommand {
 extension DumpCommand {
     /// `--dump-after STAGE`: the artifact of one stage, as the compiler made it.
     func printStage(_ wanted: String, of traced: Graph) throws {
-        let c = compiler
+        let c = try compiler
         guard c.stageNames.contains(wanted) else {
             throw ValidationError("no stage named '\(wanted)' at \(optLevel); stages: \(c.stageNames.joined(separator: ", "))")
         }

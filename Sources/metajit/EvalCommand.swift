@@ -23,8 +23,18 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of the sampled test episodes.") var seed: UInt64 = 2024
     @Option(name: .customLong("meta-batch"), help: "Episodes per compiled evaluation call.") var metaBatch: Int = 5
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
+    @OptionGroup var limit: MemoryLimitOptions
+
+    func validate() throws {
+        for (flag, value) in [("--ways", ways), ("--shots", shots), ("--queries", queries), ("--episodes", episodes),
+                              ("--meta-batch", metaBatch)] {
+            try FlagCheck.atLeast(1, value, flag)
+        }
+        try FlagCheck.atLeast(0, innerSteps, "--inner-steps")
+    }
 
     func run() throws {
+        let memoryLimit = try limit.resolve()
         var url = URL(fileURLWithPath: checkpoint)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
@@ -39,7 +49,7 @@ struct EvalCommand: ParsableCommand {
         c.innerSteps = innerSteps ?? record.evalInnerSteps
         c.metaBatch = max(1, min(metaBatch, episodes))
         let graph = try StepBuilder.evalStep(c)
-        var store = ParameterStore(specs: graph.parameters, seed: 0)
+        var store = try ParameterStore(specs: graph.parameters, seed: 0, memoryLimit: memoryLimit)
         _ = try store.load(from: url)
         let alphabets = try split.map(DataLocator.split) ?? record.testSplit
         let dataset = try OmniglotDataset.load(path: data ?? record.data, alphabets: alphabets, rotations: [0])
@@ -47,7 +57,7 @@ struct EvalCommand: ParsableCommand {
         let sampler = try manifest.map { try EpisodeSampler(dataset: dataset, manifestPath: $0, metaBatchSize: c.metaBatch) }
             ?? EpisodeSampler(dataset: dataset, config: config, seed: seed)
         let total = manifest != nil ? min(episodes, (sampler.metaBatchCount ?? 0) * c.metaBatch) : episodes
-        let step = try ProgramFactory.make(graph.graph, backend: backend)
+        let step = try ProgramFactory.make(graph.graph, backend: backend, memoryLimit: memoryLimit)
         let result = try Evaluator.evaluate(step: step, signature: graph.signature, store: store, episodes: total) { i in
             BatchFeeds.make(try sampler.metaBatch(at: i))
         }

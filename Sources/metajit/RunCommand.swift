@@ -32,12 +32,24 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seed for the random inputs and parameters.")
     var seed: UInt64 = 0
 
+    @OptionGroup var limit: MemoryLimitOptions
+
+    func validate() throws {
+        try FlagCheck.atLeast(1, threads, "--threads")
+        try FlagCheck.atLeast(0, repeats, "--repeats")
+        try FlagCheck.atLeast(0, profile, "--profile")
+    }
+
     func run() throws {
         let g = try source.load().graph
-        let feeds = RandomFeeds.make(for: g, seed: seed)
+        let memoryLimit = try limit.resolve()
+        // Compiled (and so checked against the limit) before the random feeds are drawn:
+        // a graph too large to run is refused before anything of its size is allocated.
         let compileStart = Date()
-        let program = try ProgramFactory.make(g, backend: backend, optLevel: optLevel, threads: threads, verbose: verbose)
+        let program = try ProgramFactory.make(g, backend: backend, optLevel: optLevel, threads: threads, verbose: verbose,
+                                              memoryLimit: memoryLimit)
         let compiled = Date().timeIntervalSince(compileStart)
+        let feeds = try RandomFeeds.make(for: g, seed: seed, limit: memoryLimit)
         let start = Date()
         let outputs = try program.run(feeds)
         var elapsed = Date().timeIntervalSince(start)

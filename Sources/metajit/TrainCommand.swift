@@ -41,14 +41,28 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("eval-episodes"), help: "Validation episodes per run.") var evalEpisodes: Int = 100
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
     @Flag(help: "No progress line.") var quiet = false
+    @OptionGroup var limit: MemoryLimitOptions
+
+    func validate() throws {
+        for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
+                              ("--meta-batch", metaBatch), ("--width", width), ("--iterations", iterations),
+                              ("--checkpoint-every", checkpointEvery), ("--eval-episodes", evalEpisodes)] {
+            try FlagCheck.atLeast(1, value, flag)
+        }
+        try FlagCheck.atLeast(0, innerSteps, "--inner-steps")
+        try FlagCheck.atLeast(0, evalEvery, "--eval-every")
+        try FlagCheck.finiteRate(innerLR, "--inner-lr", allowZero: true)
+        try FlagCheck.finiteRate(outerLR, "--outer-lr")
+    }
 
     func run() throws {
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
+        let memoryLimit = try limit.resolve()
         let trainGraph = try StepBuilder.trainStep(record.trainStep)
-        let step = try ProgramFactory.make(trainGraph.graph, backend: backend)
+        let step = try ProgramFactory.make(trainGraph.graph, backend: backend, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
-        let store = ParameterStore(specs: trainGraph.parameters, seed: record.seed)
+        let store = try ParameterStore(specs: trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: outDir, checkpointEvery: max(checkpointEvery, 1),
@@ -63,7 +77,7 @@ struct TrainCommand: ParsableCommand {
             ways: tc.ways, shots: tc.shots, queries: tc.queries, metaBatchSize: tc.metaBatch), seed: record.seed)
         let loader = try sampler.makeLoader(threads: 2, capacity: 4, start: trainer.iteration)
         defer { loader.stop() }
-        let evaluate = try makeValidation(record)
+        let evaluate = try makeValidation(record, memoryLimit: memoryLimit)
         log("training \(record.recipe ?? "conv4") (\(tc.algorithm.rawValue) on \(tc.backbone), \(tc.ways)-way \(tc.shots)-shot, meta-batch \(tc.metaBatch)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
         try trainer.run(batch: { i in
             guard let b = try loader.next() else { return nil }
@@ -73,13 +87,13 @@ struct TrainCommand: ParsableCommand {
         log("checkpoint: \(trainer.checkpointURL.path)")
     }
 
-    func makeValidation(_ record: RunRecord) throws -> ((ParameterStore) throws -> EvalResult)? {
+    func makeValidation(_ record: RunRecord, memoryLimit: MemoryLimit) throws -> ((ParameterStore) throws -> EvalResult)? {
         guard evalEvery > 0 else { return nil }
         var c = record.evalStep
         c.innerSteps = record.evalInnerSteps
         c.metaBatch = min(5, evalEpisodes)
         let graph = try StepBuilder.evalStep(c)
-        let step = try ProgramFactory.make(graph.graph, backend: backend)
+        let step = try ProgramFactory.make(graph.graph, backend: backend, memoryLimit: memoryLimit)
         let data = try OmniglotDataset.load(path: record.data, alphabets: record.valSplit, rotations: [0])
         let sampler = try EpisodeSampler(dataset: data, config: EpisodeConfig(
             ways: c.ways, shots: c.shots, queries: c.queries, metaBatchSize: c.metaBatch), seed: 12345)
