@@ -118,6 +118,14 @@ private struct ParserState {
         _ = next()
         let dims = try parseIntList("in the shape")
         guard dims.allSatisfy({ $0 >= 0 }) else { throw error("negative dimension in shape", at: t) }
+        // Every later stage multiplies extents (`Shape.count`, strides); refuse shapes whose
+        // element count does not fit an Int here, where the error can name the line.
+        var count = 1
+        for d in dims {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw error("shape \(Shape(dims)) has more elements than an Int can count", at: t) }
+            count = product
+        }
         return TensorType(dtype, Shape(dims))
     }
 
