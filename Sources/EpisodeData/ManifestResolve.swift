@@ -24,11 +24,18 @@ extension EpisodeManifest {
         func fail(_ message: String) -> DataError {
             DataError(.invalidManifest, path: path, "episode \(e): \(message)")
         }
-        guard entry.support.count == ways * shots else {
-            throw fail("has \(entry.support.count) support items, expected ways*shots = \(ways * shots)")
+        // N, K and Q come from the file: multiply with overflow checks. Once the item counts
+        // match, `ways` is at most the number of support items, so the per-label arrays below
+        // are as small as the input.
+        let (supportCount, supportOverflow) = ways.multipliedReportingOverflow(by: shots)
+        guard !supportOverflow, entry.support.count == supportCount else {
+            throw fail("has \(entry.support.count) support items, expected ways*shots = "
+                       + (supportOverflow ? "\(ways)*\(shots) (too many)" : "\(supportCount)"))
         }
-        guard entry.query.count == ways * queries else {
-            throw fail("has \(entry.query.count) query items, expected ways*queries = \(ways * queries)")
+        let (queryCount, queryOverflow) = ways.multipliedReportingOverflow(by: queries)
+        guard !queryOverflow, entry.query.count == queryCount else {
+            throw fail("has \(entry.query.count) query items, expected ways*queries = "
+                       + (queryOverflow ? "\(ways)*\(queries) (too many)" : "\(queryCount)"))
         }
         var classes = [Int?](repeating: nil, count: ways)
         var seen = Set<ItemReference>()

@@ -11,9 +11,10 @@ public struct GrayImage: Sendable, Equatable {
 
     /// Creates an image; `pixels.count` must equal `width * height` (checked, throws otherwise).
     public init(width: Int, height: Int, pixels: [UInt8]) throws {
-        guard width >= 0, height >= 0, pixels.count == width * height else {
+        let (area, overflow) = width.multipliedReportingOverflow(by: height)
+        guard width >= 0, height >= 0, !overflow, pixels.count == area else {
             throw DataError(.invalidArgument, path: "",
-                            "GrayImage \(width)x\(height) needs \(width * height) pixels, got \(pixels.count)")
+                            "GrayImage \(width)x\(height) does not match \(pixels.count) pixels")
         }
         self.width = width
         self.height = height
@@ -43,6 +44,10 @@ public enum PNGDecoder {
     /// The 8-byte PNG file signature.
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
+    /// The largest expansion of a deflate stream (RFC 1951: a 258-byte match per 2 bits, plus
+    /// block overhead, gives zlib's documented 1032:1).
+    static let maxDeflateRatio = 1032
+
     /// Reads and decodes the PNG file at `path`.
     /// - Throws: ``DataError`` (`.missingFile`, `.unreadable`, `.notPNG`, `.truncated`,
     ///   `.unsupportedFormat`, `.corruptData`), each naming `path`.
@@ -56,8 +61,16 @@ public enum PNGDecoder {
         let header = try parseChunks(bytes, path: path, verifyCRC: verifyCRC)
         let info = header.info
         let rowBytes = (info.width * info.channels * info.bitDepth + 7) / 8
-        let raw = try Zlib.inflate(header.idat, container: .zlib,
-                                   expectedSize: info.height * (rowBytes + 1), path: path)
+        let expectedSize = info.height * (rowBytes + 1)
+        // Deflate expands at most 1032:1, so a header that promises more than that from the
+        // IDAT bytes present is corrupt; checking first keeps a 60-byte file from allocating
+        // a gigabyte-sized output buffer.
+        guard expectedSize <= header.idat.count * maxDeflateRatio + 64 else {
+            throw DataError(.corruptData, path: path,
+                            "image \(info.width)x\(info.height) needs \(expectedSize) bytes of pixel data, "
+                            + "more than \(header.idat.count) compressed bytes can hold")
+        }
+        let raw = try Zlib.inflate(header.idat, container: .zlib, expectedSize: expectedSize, path: path)
         let rows = try unfilter(raw, info: info, rowBytes: rowBytes, path: path)
         return toGray(rows, info: info, rowBytes: rowBytes, palette: header.palette)
     }

@@ -109,7 +109,9 @@ extension Op {
                   low.allSatisfy({ $0 >= 0 }), high.allSatisfy({ $0 >= 0 }) else {
                 throw fail("bad padding low=\(low) high=\(high)")
             }
-            inferred = TensorType(t[0].dtype, Shape((0..<dims.count).map { dims[$0] + low[$0] + high[$0] }))
+            let padded = (0..<dims.count).compactMap { checkedSum(dims[$0], low[$0], high[$0]) }
+            guard padded.count == dims.count else { throw fail("padding low=\(low) high=\(high) overflows") }
+            inferred = TensorType(t[0].dtype, Shape(padded))
         case .concat(let axis):
             guard let first = t.first else { throw fail("needs at least one operand") }
             guard axis >= 0, axis < first.shape.rank else { throw fail("axis \(axis) out of range") }
@@ -119,7 +121,8 @@ extension Op {
                       (0..<first.shape.rank).allSatisfy({ $0 == axis || x.shape[$0] == first.shape[$0] }) else {
                     throw fail("operands disagree off axis \(axis)")
                 }
-                total += x.shape[axis]
+                guard let sum = checkedSum(total, x.shape[axis]) else { throw fail("concatenated extent overflows") }
+                total = sum
             }
             var dims = first.shape.dims
             dims[axis] = total
@@ -173,10 +176,23 @@ func conv2dType(x: TensorType, w: TensorType, stride: Int, padding: Int,
     guard x.shape[1] == w.shape[1] else {
         throw fail("input has \(x.shape[1]) channels but the filter expects \(w.shape[1])")
     }
-    let ho = (x.shape[2] + 2 * padding - w.shape[2]) / stride + 1
-    let wo = (x.shape[3] + 2 * padding - w.shape[3]) / stride + 1
-    guard x.shape[2] + 2 * padding >= w.shape[2], x.shape[3] + 2 * padding >= w.shape[3], ho > 0, wo > 0 else {
-        throw fail("filter larger than the padded input")
+    guard let ph = checkedSum(x.shape[2], padding, padding), let pw = checkedSum(x.shape[3], padding, padding) else {
+        throw fail("padding \(padding) overflows the padded input size")
     }
+    guard ph >= w.shape[2], pw >= w.shape[3] else { throw fail("filter larger than the padded input") }
+    let ho = (ph - w.shape[2]) / stride + 1
+    let wo = (pw - w.shape[3]) / stride + 1
     return TensorType(x.dtype, Shape([x.shape[0], w.shape[0], ho, wo]))
+}
+
+/// `terms` added up, or nil on overflow: extents and attributes come from parsed text, so
+/// sums of them must not trap.
+private func checkedSum(_ terms: Int...) -> Int? {
+    var total = 0
+    for x in terms {
+        let (sum, overflow) = total.addingReportingOverflow(x)
+        if overflow { return nil }
+        total = sum
+    }
+    return total
 }

@@ -49,18 +49,26 @@ public enum SafeTensors {
     }
 
     /// Parses a safetensors file's bytes; every length and offset is validated.
+    ///
+    /// Lengths, shapes and offsets come from the file, so each is checked against the file's
+    /// size (with overflow-checked arithmetic) before anything is allocated or sliced: any
+    /// input either decodes or throws.
+    /// - Throws: ``CheckpointError`` naming `path` and what is wrong.
     public static func decode(_ data: Data, path: String) throws -> (tensors: [String: (shape: Shape, values: [Float])], metadata: [String: String]) {
         func fail(_ m: String) -> CheckpointError { CheckpointError(path: path, message: m) }
         guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, no header") }
-        let headerLength = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard headerLength > 0, headerLength <= data.count - 8 else {
-            throw fail("truncated or corrupt: header of \(headerLength) bytes in a \(data.count)-byte file")
+        let start = data.startIndex  // a Data slice need not start at 0
+        let rawLength = data[start..<(start + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        // Compare as UInt64: a length of 2^63 or more does not fit an Int.
+        guard rawLength > 0, rawLength <= UInt64(data.count - 8) else {
+            throw fail("truncated or corrupt: header of \(rawLength) bytes in a \(data.count)-byte file")
         }
-        let headerData = data.subdata(in: 8..<(8 + headerLength))
+        let headerLength = Int(rawLength)
+        let headerData = data.subdata(in: (start + 8)..<(start + 8 + headerLength))
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
             throw fail("corrupt: header is not a JSON object")
         }
-        let body = data.subdata(in: (8 + headerLength)..<data.count)
+        let body = data.subdata(in: (start + 8 + headerLength)..<data.endIndex)
         var tensors: [String: (shape: Shape, values: [Float])] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in header {
@@ -73,19 +81,38 @@ public enum SafeTensors {
                 throw fail("corrupt: bad header entry for \"\(name)\"")
             }
             guard dtype == "F32" else { throw fail("tensor \"\(name)\" has dtype \(dtype); only F32 is supported") }
-            let count = shape.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] == offsets[0] + 4 * count, offsets[1] <= body.count else {
-                throw fail("truncated or corrupt: tensor \"\(name)\" needs bytes \(offsets[0])..<\(offsets[1]) of \(body.count)")
+            guard let count = elementCount(shape) else {
+                throw fail("corrupt: tensor \"\(name)\" has invalid shape \(shape)")
+            }
+            let (first, end) = (offsets[0], offsets[1])
+            // `end - first` cannot overflow once both are known to lie in 0...body.count.
+            guard first >= 0, first <= end, end <= body.count, end - first == 4 * count else {
+                throw fail("truncated or corrupt: tensor \"\(name)\" of shape \(shape) needs \(count) floats, "
+                           + "has bytes \(first)..<\(end) of \(body.count)")
             }
             var values = [Float](repeating: 0, count: count)
             values.withUnsafeMutableBytes { dst in
                 body.withUnsafeBytes { src in
-                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offsets[0]..<offsets[1]]))
+                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[first..<end]))
                 }
             }
             tensors[name] = (Shape(shape), values)
         }
         return (tensors, metadata)
+    }
+
+    /// The product of `dims`, or nil if a dimension is negative or the product (in bytes of
+    /// F32) overflows `Int`.
+    private static func elementCount(_ dims: [Int]) -> Int? {
+        var count = 1
+        for d in dims {
+            guard d >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: 4)
+        return overflow || bytes < 0 ? nil : count
     }
 
     /// Writes `data` to `url` atomically: a temporary file in the same folder, flushed to disk,
