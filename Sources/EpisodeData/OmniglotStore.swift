@@ -157,7 +157,10 @@ extension OmniglotCatalog {
         }
     }
 
-    static func readBytes(_ location: Location, archives: inout [String: Archive]) throws -> [UInt8] {
+    /// The bytes of one image. Zip CRCs are skipped by default (the PNG decoder checks its own
+    /// chunk CRCs); `verifyZipCRC` also checks the archive's, for `metajit data --verify`.
+    static func readBytes(_ location: Location, archives: inout [String: Archive],
+                          verifyZipCRC: Bool = false) throws -> [UInt8] {
         switch location {
         case .file(let path):
             return try readFileBytes(path)
@@ -176,7 +179,7 @@ extension OmniglotCatalog {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(Int(box.entry.uncompressedSize))
             do {
-                _ = try archive.extract(box.entry, skipCRC32: true) { chunk in bytes.append(contentsOf: chunk) }
+                _ = try archive.extract(box.entry, skipCRC32: !verifyZipCRC) { chunk in bytes.append(contentsOf: chunk) }
             } catch {
                 throw DataError(.corruptData, path: "\(path):\(box.entry.path)", "cannot extract zip entry: \(error)")
             }

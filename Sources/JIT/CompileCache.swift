@@ -10,9 +10,13 @@ import Darwin
 ///
 /// The key is the SHA-256 of the IR text, the LLVM version, the host triple, CPU name and
 /// features, and the optimisation level, so a new LLVM or another CPU never reuses stale code.
-/// Entries are `<directory>/<key>.o`, framed with a checksum (see `CacheEntry`), and written to
-/// a temporary file that is then renamed into place, so readers never see a partial entry and
-/// concurrent writers of the same key are harmless. A bad entry is deleted and rebuilt.
+/// Entries are `<directory>/<key>.o`, framed with a checksum (see `CacheEntry`).
+///
+/// Several processes may share one folder. Each writer fills a temporary file of its own
+/// (`.<key>.<uuid>.tmp`) and renames it into place, so readers see a whole entry or none and
+/// concurrent writers of the same key each install a complete entry. A bad entry is rebuilt
+/// and replaced by the same rename rather than deleted by the reader that found it: a plain
+/// deletion could remove a good entry another process installed since the bad one was read.
 public struct CompileCache: Sendable, Equatable {
     /// The folder holding the entries; created on first write.
     public let directory: URL
@@ -59,7 +63,9 @@ public struct CompileCache: Sendable, Equatable {
         directory.appendingPathComponent("\(key).o", isDirectory: false)
     }
 
-    /// Deletes every entry (and stray temporary file) in the cache folder.
+    /// Deletes every entry (and stray temporary file) in the cache folder. A compile writing
+    /// into the folder meanwhile loses its entry (`CompileTimings.cache` says `.storeFailed`)
+    /// but still returns correct code.
     public func clear() throws {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return }
@@ -79,14 +85,13 @@ public struct CompileCache: Sendable, Equatable {
         case rejected(reason: String)
     }
 
-    /// Reads and checks the entry for `key`; a rejected entry has already been deleted.
+    /// Reads and checks the entry for `key`. A rejected entry stays until `store` replaces it.
     func load(key: String) -> Lookup {
         let url = fileURL(forKey: key)
         guard let data = FileManager.default.contents(atPath: url.path) else { return .missing }
         do {
             return .found(try CacheEntry.decode([UInt8](data)))
         } catch {
-            remove(key: key)
             return .rejected(reason: error.reason)
         }
     }
@@ -97,7 +102,11 @@ public struct CompileCache: Sendable, Equatable {
         do {
             try manager.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw JITError.cache("cannot create \(directory.path): \(error.localizedDescription)")
+            // Another process may have created it between Foundation's existence check and mkdir.
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw JITError.cache("cannot create \(directory.path): \(error.localizedDescription)")
+            }
         }
         let destination = fileURL(forKey: key)
         let temporary = directory.appendingPathComponent(".\(key).\(UUID().uuidString).tmp")
@@ -115,8 +124,21 @@ public struct CompileCache: Sendable, Equatable {
         }
     }
 
-    /// Deletes the entry for `key`, if any.
+    /// Deletes the entry for `key` if it is still unusable (fails its checks).
+    ///
+    /// The file is first renamed to a private name, which takes whatever entry is in place at
+    /// that instant; if that turns out to be an intact entry (another process may have installed
+    /// it since the caller looked), it is put back, since any intact entry of a key will do and
+    /// a rebuild's `store` replaces it anyway.
     func remove(key: String) {
-        try? FileManager.default.removeItem(at: fileURL(forKey: key))
+        let url = fileURL(forKey: key)
+        let quarantine = directory.appendingPathComponent(".\(key).\(UUID().uuidString).tmp")
+        guard rename(url.path, quarantine.path) == 0 else { return }
+        if let data = FileManager.default.contents(atPath: quarantine.path),
+           (try? CacheEntry.decode([UInt8](data))) != nil,
+           rename(quarantine.path, url.path) == 0 {
+            return
+        }
+        try? FileManager.default.removeItem(at: quarantine)
     }
 }

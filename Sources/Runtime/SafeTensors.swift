@@ -120,7 +120,7 @@ public enum SafeTensors {
     public static func writeAtomically(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let tmp = temporaryURL(for: url, pid: getpid())
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
             throw CheckpointError(path: tmp.path, message: "cannot create file")
         }
@@ -141,5 +141,30 @@ public enum SafeTensors {
         // Make the rename itself durable.
         let fd = open(dir.path, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// The temporary file process `pid` fills while `writeAtomically` writes `url`.
+    static func temporaryURL(for url: URL, pid: pid_t) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(pid)")
+    }
+
+    /// Deletes the temporary files that `writeAtomically(_:to:)` left beside `url` in processes
+    /// that were killed mid-write (one per kill, so a restarted job would pile them up);
+    /// files of processes still running are kept. Returns the names deleted.
+    @discardableResult
+    public static func removeStaleTemporaries(besides url: URL) -> [String] {
+        let dir = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = pid_t(name.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
+            // kill(pid, 0) probes without signalling: ESRCH means no such process.
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if (try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))) != nil {
+                removed.append(name)
+            }
+        }
+        return removed.sorted()
     }
 }

@@ -86,6 +86,7 @@ public final class Trainer {
         var store = store
         var iteration = 0
         let ckpt = options.outputDirectory.appendingPathComponent(Self.checkpointName)
+        SafeTensors.removeStaleTemporaries(besides: ckpt)
         if resume {
             let meta = try store.load(from: ckpt)
             guard let it = meta["iteration"].flatMap(Int.init) else {

@@ -5,13 +5,17 @@ import Foundation
 /// `metajit data`: what a data set holds and, with `--bench`, how fast the loader serves it.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Describe a data set (Omniglot zips/folders or IDX files); --bench measures the loader.")
+        commandName: "data",
+        abstract: "Describe a data set (Omniglot zips/folders or IDX files); --verify decodes every image, --bench measures the loader.")
 
     @Argument(help: "Omniglot zip, folder of zips, extracted folder, or IDX folder/file.")
     var path: String
 
     @Flag(help: "Measure episodes/s of the streaming loader (Omniglot).")
     var bench = false
+
+    @Flag(help: "Decode every image (Omniglot), list each bad file, exit non-zero if any.")
+    var verify = false
 
     @Option(help: "Classes per episode.") var ways = 5
     @Option(help: "Support examples per class.") var shots = 1
@@ -33,6 +37,15 @@ struct DataCommand: ParsableCommand {
     func run() throws {
         let summary = try describeDataset(at: path)
         print(summary)
+        if verify {
+            guard summary.kind == .omniglot else {
+                throw ValidationError("--verify needs an Omniglot data set")
+            }
+            let report = try OmniglotCatalog(path: path).verify(threads: threads)
+            print(report)
+            // A bad file would otherwise surface only when training first decodes it.
+            guard report.isValid else { throw ExitCode.failure }
+        }
         guard bench else { return }
         guard summary.kind == .omniglot else {
             throw ValidationError("--bench needs an Omniglot data set")
