@@ -6,7 +6,8 @@ public enum CacheOutcome: Equatable, Sendable, CustomStringConvertible {
     case miss
     /// A valid entry was loaded; parsing, verification, optimisation and codegen were skipped.
     case hit
-    /// An entry existed but was rejected (the reason is given), deleted, and rebuilt as on a miss.
+    /// An entry existed but was rejected (the reason is given) and rebuilt as on a miss; the
+    /// rebuilt entry replaces it by an atomic rename.
     case rebuilt(reason: String)
     /// The module was compiled as on a miss, but its entry could not be written (the reason
     /// is given); compilation still succeeded.

@@ -29,8 +29,12 @@ struct RunRecord: Codable {
         return c
     }
 
+    /// The record as JSON with sorted keys, so that the same run writes the same checkpoint
+    /// bytes in every process (the kill -9 soak compares checkpoints).
     func encoded() throws -> String {
-        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
     static func decode(_ text: String?, path: String) throws -> RunRecord {
