@@ -25,22 +25,7 @@ struct VerifyTests {
     static let zipAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/zip")
 
     /// Runs the built `metajit` binary (built by `swift build`).
-    static func metajit(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let candidates = [".build/debug/metajit", ".build/release/metajit"].map { TestPaths.repositoryRoot.appendingPathComponent($0) }
-        guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw DataError(.missingFile, path: ".build/debug/metajit", "metajit binary not found; run `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    static func metajit(_ args: [String]) throws -> CLIResult { try runMetaJIT(args) }
 
     static func expectBothReported(_ report: OmniglotVerification, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(report.imageCount == 6 && report.alphabetCount == 2, sourceLocation: sourceLocation)

@@ -110,32 +110,6 @@ struct CompileCacheConcurrencyTests {
         try Self.expectIntactCache(folder.url, entries: 1)
     }
 
-    /// Runs the built `metajit` (`swift build` first) with `environment` added.
-    static func startMetajit(_ args: [String], environment: [String: String]) throws -> (Process, Pipe, Pipe) {
-        let candidates = [".build/debug/metajit", ".build/release/metajit"].map { TestPaths.repositoryRoot.appendingPathComponent($0) }
-        guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw JITError.cache("metajit binary not found under .build; run `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        return (p, out, err)
-    }
-
-    /// Exit status, stdout and stderr of processes started together.
-    static func wait(_ started: [(Process, Pipe, Pipe)]) -> [(status: Int32, out: String, err: String)] {
-        started.map { p, out, err in
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-        }
-    }
-
     @Test("4 metajit processes compiling the same graphs at once into one fresh cache folder", .timeLimit(.minutes(5)))
     func processesShareOneFolder() throws {
         let folder = try TemporaryDirectory()
@@ -145,11 +119,11 @@ struct CompileCacheConcurrencyTests {
         let uncached = ["METAJIT_CACHE_DIR": "/dev/null/no-cache"]
         for graph in ["mlp", "attention-block"] {
             let args = ["run", graph, "--seed", "7", "--verbose"]
-            let reference = Self.wait([try Self.startMetajit(args, environment: uncached)])[0]
+            let reference = try runMetaJIT(args, environment: uncached)
             #expect(reference.status == 0, "\(reference.err)")
             #expect(reference.out.contains("loss") || reference.out.contains("graph \(graph)"))
             for round in 0..<3 {
-                let runs = Self.wait(try (0..<4).map { _ in try Self.startMetajit(args, environment: shared) })
+                let runs = try (0..<4).map { _ in try startMetaJIT(args, environment: shared) }.map { $0.wait() }
                 for (i, r) in runs.enumerated() {
                     #expect(r.status == 0, "\(graph) round \(round) process \(i): \(r.err)")
                     #expect(r.out == reference.out, "\(graph) round \(round) process \(i)")

@@ -4,26 +4,7 @@ import TestSupport
 import Testing
 
 /// Runs the built `metajit` binary (built by `swift build`, which `.ci/run` does first).
-func metajit(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let candidates = [".build/debug/metajit", ".build/release/metajit"].map { TestPaths.repositoryRoot.appendingPathComponent($0) }
-    guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CLIMissing()
-    }
-    let p = Process()
-    p.executableURL = exe
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
-
-struct CLIMissing: Error, CustomStringConvertible {
-    var description: String { "metajit binary not found under .build; run `swift build` first" }
-}
+func metajit(_ args: [String]) throws -> CLIResult { try runMetaJIT(args) }
 
 @Suite(.serialized) struct CLITests {
     @Test func listShowsEveryGraph() throws {

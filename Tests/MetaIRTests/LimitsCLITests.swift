@@ -3,20 +3,8 @@ import TestSupport
 import Testing
 
 /// Runs the built `metajit` with `environment` added to this process's.
-private func metajit(_ args: [String], environment: [String: String]) throws -> (status: Int32, out: String, err: String) {
-    let exe = TestPaths.repositoryRoot.appendingPathComponent(".build/debug/metajit")
-    guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw CLIMissing() }
-    let p = Process()
-    p.executableURL = exe
-    p.arguments = args
-    p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+private func metajit(_ args: [String], environment: [String: String]) throws -> CLIResult {
+    try runMetaJIT(args, environment: environment)
 }
 
 /// A plain refusal: non-zero exit, the expected words, and no crash or source location.
