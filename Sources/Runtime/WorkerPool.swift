@@ -36,6 +36,9 @@ final class WorkerPool: @unchecked Sendable {
         stop.store(true, ordering: .releasing)
         posted.wrappingAdd(1, ordering: .releasing)
         wake.signal()
+        // The thread's closure holds the pool; dropping our reference to the thread breaks
+        // the cycle (the running thread keeps itself alive until its loop returns).
+        thread = nil
     }
 
     private func loop() {
