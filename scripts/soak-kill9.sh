@@ -29,7 +29,7 @@ ap.add_argument("--iterations", type=int, default=500)
 ap.add_argument("--checkpoint-every", type=int, default=2)
 ap.add_argument("--training-delay", type=float, default=0.25,
                 help="training kills land up to this many seconds after the first new iteration")
-ap.add_argument("--data", help="Omniglot folder (default ../shared/data/omniglot)")
+ap.add_argument("--data", help="Omniglot folder (default: the bundled data/omniglot)")
 ap.add_argument("--work", help="work folder (default: a new temporary folder)")
 ap.add_argument("--json", help="also write the summary as JSON here")
 args = ap.parse_args(sys.argv[2:])
@@ -44,7 +44,7 @@ def pick_binary():
     sys.exit("soak: no metajit binary under .build; run `swift build` or pass --bin")
 
 binary = pick_binary()
-data = args.data or os.path.join(root, "..", "shared", "data", "omniglot")
+data = args.data or os.path.join(root, "data", "omniglot")
 work = args.work or tempfile.mkdtemp(prefix="metajit-soak-")
 os.makedirs(work, exist_ok=True)
 soak_dir, ref_dir = os.path.join(work, "soak"), os.path.join(work, "reference")

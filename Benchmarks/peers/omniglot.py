@@ -18,6 +18,9 @@ DEFAULT_ZIPS = ["images_background_small1.zip", "images_background_small2.zip"]
 
 def default_data_dir() -> str:
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    bundled = os.path.join(repo, "data", "omniglot")
+    if os.path.isdir(bundled):
+        return bundled
     return os.path.join(os.path.dirname(repo), "shared", "data", "omniglot")
 
 

@@ -45,24 +45,37 @@ struct RunRecord: Codable {
     }
 }
 
-/// Finds the bundled Omniglot (`shared/data/omniglot` beside the repository) when no path is given.
+/// Finds the bundled Omniglot when no path is given: `data/omniglot` in the repository (the
+/// folder with `Package.swift` at or above the working directory or the binary), else a
+/// `shared/data/omniglot` beside it.
 enum DataLocator {
     static func omniglot(_ explicit: String?) throws -> String {
         if let explicit { return explicit }
         if let env = ProcessInfo.processInfo.environment["METAJIT_DATA"] { return env }
         var roots = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
         roots.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent())
+        let fm = FileManager.default
+        for root in roots {
+            var dir = root.standardizedFileURL
+            for _ in 0..<8 {
+                let bundled = dir.appendingPathComponent("data/omniglot")
+                if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path), fm.fileExists(atPath: bundled.path) {
+                    return bundled.path
+                }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
         for root in roots {
             var dir = root.standardizedFileURL
             for _ in 0..<8 {
                 let candidate = dir.appendingPathComponent("shared/data/omniglot")
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+                if fm.fileExists(atPath: candidate.path) { return candidate.path }
                 let sibling = dir.appendingPathComponent("../shared/data/omniglot").standardizedFileURL
-                if FileManager.default.fileExists(atPath: sibling.path) { return sibling.path }
+                if fm.fileExists(atPath: sibling.path) { return sibling.path }
                 dir = dir.deletingLastPathComponent()
             }
         }
-        throw CheckpointError(path: "shared/data/omniglot", message: "bundled Omniglot not found; pass --data PATH")
+        throw CheckpointError(path: "data/omniglot", message: "bundled Omniglot not found (data/omniglot in the repository); pass --data PATH")
     }
 
     /// Alphabets from a comma-separated list or a split file.

@@ -17,7 +17,7 @@ struct TrainCommand: ParsableCommand {
     var recipe: String
 
     @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet") var algorithm: Algorithm?
-    @Option(help: "Omniglot zips or folder (default: the bundled ../shared/data/omniglot).") var data: String?
+    @Option(help: "Omniglot zips or folder (default: the bundled data/omniglot).") var data: String?
     @Option(name: .customLong("train-split"), help: "Comma-separated alphabets or a split file.") var trainSplit: String?
     @Option(name: .customLong("val-split"), help: "Validation alphabets (default: the test split).") var valSplit: String?
     @Option(name: .customLong("test-split"), help: "Held-out alphabets.") var testSplit: String?

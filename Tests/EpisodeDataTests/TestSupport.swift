@@ -5,8 +5,8 @@ import Testing
 
 /// Helpers shared by the EpisodeData tests.
 enum Support {
-    /// The bundled Omniglot zips' folder (`shared/data/omniglot`), if present.
-    static let omniglotDir: String? = TestPaths.shared("data/omniglot")?.path
+    /// The bundled Omniglot zips' folder (`data/omniglot` in the repository), if present.
+    static let omniglotDir: String? = TestPaths.data("omniglot")?.path
     static var hasOmniglot: Bool { omniglotDir != nil }
 
     static let fashionDir = "/usr/share/datasets/fashion-mnist"
@@ -17,7 +17,7 @@ enum Support {
     /// All 4840 bundled images, decoded once per test process.
     static let store: Result<OmniglotImageStore, any Error> = {
         guard let dir = omniglotDir else {
-            return .failure(DataError(.missingFile, path: "shared/data/omniglot", "not found"))
+            return .failure(DataError(.missingFile, path: "data/omniglot", "not found"))
         }
         return Result { try OmniglotImageStore(path: dir, threads: 2) }
     }()

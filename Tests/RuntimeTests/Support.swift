@@ -10,19 +10,18 @@ import Testing
 
 /// Helpers shared by the runtime (end-to-end training) tests.
 enum RT {
-    /// The bundled Omniglot zips (`shared/data/omniglot`; at /work/main that is
-    /// /work/shared/data/omniglot).
-    static let omniglotDir: String? = TestPaths.shared("data/omniglot")?.path
+    /// The bundled Omniglot zips (`data/omniglot` in the repository).
+    static let omniglotDir: String? = TestPaths.data("omniglot")?.path
 
     static var hasOmniglot: Bool { omniglotDir != nil }
 
     /// Why an Omniglot test is disabled.
-    static let noOmniglot: Comment = "bundled Omniglot (shared/data/omniglot) not found above \(TestPaths.repositoryRoot.path)"
+    static let noOmniglot: Comment = "bundled Omniglot (data/omniglot) not found in \(TestPaths.repositoryRoot.path)"
 
     /// Every bundled image at 28×28, decoded once per test process.
     static let store: Result<OmniglotImageStore, any Error> = {
         guard let dir = omniglotDir else {
-            return .failure(DataError(.missingFile, path: "shared/data/omniglot", "not found"))
+            return .failure(DataError(.missingFile, path: "data/omniglot", "not found"))
         }
         return Result { try OmniglotImageStore(path: dir, imageSize: 28, threads: 2) }
     }()

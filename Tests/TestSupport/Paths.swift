@@ -18,6 +18,14 @@ public enum TestPaths {
         return nil
     }
 
+    /// A data set bundled with the repository (`data/<relativePath>`), else the same under a
+    /// `shared/data` folder above it; `nil` when neither exists.
+    public static func data(_ relativePath: String) -> URL? {
+        let bundled = repositoryRoot.appendingPathComponent("data").appendingPathComponent(relativePath)
+        if FileManager.default.fileExists(atPath: bundled.path) { return bundled }
+        return shared("data/" + relativePath)
+    }
+
     /// A new, empty folder under the system's temporary folder, named `<prefix>-<uuid>`.
     public static func makeTemporaryFolder(prefix: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory
