@@ -258,16 +258,6 @@ public final class CompiledProgram: Executable {
         return Double(pointer(o.buffer).assumingMemoryBound(to: Float.self)[0])
     }
 
-    /// Copies each `update.<name>` output over parameter `name` (the in-place optimiser step
-    /// of a step with the episodic signature).
-    public func applyUpdates() {
-        for (name, b) in parameterBuffers {
-            guard let u = outputBuffers[StepSignature.updateOutput(for: name)] else { continue }
-            let bytes = program.buffers[b].count * program.buffers[b].dtype.byteSize
-            pointer(b).copyMemory(from: pointer(u.buffer), byteCount: bytes)
-        }
-    }
-
     /// Names of the parameters.
     public var parameterNames: [String] { parameterBuffers.keys.sorted() }
 

@@ -67,6 +67,8 @@ public final class Trainer {
     public private(set) var iteration: Int
     private let step: Executable
     private let signature: StepSignature
+    /// The step's learning-rate input (a training signature always has one).
+    private let learningRateInput: String
     private let options: TrainerOptions
     private let metadata: [String: String]
     private var metrics: MetricsLog
@@ -78,9 +80,12 @@ public final class Trainer {
                 metadata: [String: String], resume: Bool) throws {
         let signature = signature ?? StepSignature.episodic(.train, of: step.graph)
         try signature.validate(against: step.graph)
-        guard signature.learningRate != nil else { throw TrainingError.missingOutput(StepSignature.learningRateName) }
+        guard let learningRateInput = signature.learningRate else {
+            throw TrainingError.missingOutput(StepSignature.learningRateName)
+        }
         self.step = step
         self.signature = signature
+        self.learningRateInput = learningRateInput
         self.options = options
         self.metadata = metadata
         var store = store
@@ -118,12 +123,11 @@ public final class Trainer {
         }
         let updateOutputs = signature.updates.map(\.output)
         let parameterOf = Dictionary(signature.updates.map { ($0.output, $0.parameter) }, uniquingKeysWith: { a, _ in a })
-        let lrName = signature.learningRate ?? StepSignature.learningRateName
         while iteration < options.iterations {
             guard let inputs = try batch(iteration) else { throw TrainingError.outOfData(iteration: iteration) }
             let lr = options.learningRate(iteration)
             for (n, v) in inputs { try step.feed(n, v) }
-            try step.set(lrName, HostTensor(TensorType(.f32, .scalar), [lr]))
+            try step.set(learningRateInput, HostTensor(TensorType(.f32, .scalar), [lr]))
             try step.execute()
             let loss = try step.scalar(signature.loss)
             let accuracy = try signature.accuracy.map { try step.scalar($0) }

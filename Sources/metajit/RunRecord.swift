@@ -55,24 +55,19 @@ enum DataLocator {
         var roots = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
         roots.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent())
         let fm = FileManager.default
-        for root in roots {
-            var dir = root.standardizedFileURL
-            for _ in 0..<8 {
-                let bundled = dir.appendingPathComponent("data/omniglot")
-                if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path), fm.fileExists(atPath: bundled.path) {
-                    return bundled.path
+        // First the repository's own copy (a folder with Package.swift), then a shared one.
+        let places: [(relative: String, needsPackage: Bool)] = [
+            ("data/omniglot", true), ("shared/data/omniglot", false), ("../shared/data/omniglot", false),
+        ]
+        for place in places {
+            for root in roots {
+                var dir = root.standardizedFileURL
+                for _ in 0..<8 {
+                    let candidate = dir.appendingPathComponent(place.relative).standardizedFileURL
+                    let inRepository = !place.needsPackage || fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path)
+                    if inRepository, fm.fileExists(atPath: candidate.path) { return candidate.path }
+                    dir = dir.deletingLastPathComponent()
                 }
-                dir = dir.deletingLastPathComponent()
-            }
-        }
-        for root in roots {
-            var dir = root.standardizedFileURL
-            for _ in 0..<8 {
-                let candidate = dir.appendingPathComponent("shared/data/omniglot")
-                if fm.fileExists(atPath: candidate.path) { return candidate.path }
-                let sibling = dir.appendingPathComponent("../shared/data/omniglot").standardizedFileURL
-                if fm.fileExists(atPath: sibling.path) { return sibling.path }
-                dir = dir.deletingLastPathComponent()
             }
         }
         throw CheckpointError(path: "data/omniglot", message: "bundled Omniglot not found (data/omniglot in the repository); pass --data PATH")
