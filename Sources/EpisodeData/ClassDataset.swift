@@ -14,8 +14,29 @@ public struct ImageShape: Sendable, Hashable, Codable, CustomStringConvertible {
         self.width = width
     }
 
-    /// `channels * height * width`.
-    public var count: Int { channels * height * width }
+    /// `channels * height * width`, or `nil` when a dimension is negative or the product does
+    /// not fit in an `Int` (a shape read from a malformed file).
+    public var checkedCount: Int? {
+        guard channels >= 0, height >= 0, width >= 0 else { return nil }
+        let (hw, o1) = height.multipliedReportingOverflow(by: width)
+        let (chw, o2) = channels.multipliedReportingOverflow(by: hw)
+        return o1 || o2 ? nil : chw
+    }
+
+    /// `channels * height * width`; 0 for a shape without a countable size (see
+    /// ``checkedCount``), so that no arithmetic on a malformed shape traps. Readers and the
+    /// sampler refuse such shapes with ``validated(path:)`` before they size any buffer.
+    public var count: Int { checkedCount ?? 0 }
+
+    /// The shape itself, or an error naming `path` when its size is not countable.
+    /// - Throws: ``DataError`` `.corruptData`.
+    public func validated(path: String) throws -> ImageShape {
+        guard let n = checkedCount, n > 0 else {
+            throw DataError(.corruptData, path: path,
+                            "image shape \(self) has no positive element count that fits in 64 bits")
+        }
+        return self
+    }
 
     /// `[C, H, W]`.
     public var dims: [Int] { [channels, height, width] }
@@ -55,7 +76,7 @@ extension ClassDataset {
             throw DataError(.invalidArgument, path: "",
                             "image \(imageIndex) out of range 0..<\(n) in class \(className(classIndex))")
         }
-        let count = imageShape.count
+        let count = try imageShape.validated(path: "").count
         return [Float](unsafeUninitializedCapacity: count) { buf, initialized in
             if let base = buf.baseAddress {
                 copyImage(classIndex: classIndex, imageIndex: imageIndex, into: base)

@@ -128,7 +128,8 @@ public struct EpisodeSampler<Dataset: ClassDataset>: Sendable {
 
     /// Refuses a configuration whose meta-batch buffers would not have a countable size.
     static func checkBatchSize(_ config: EpisodeConfig, _ dataset: Dataset) throws {
-        guard config.batchElements(imageElements: dataset.imageShape.count) != nil else {
+        guard let imageElements = dataset.imageShape.checkedCount, imageElements > 0,
+              config.batchElements(imageElements: imageElements) != nil else {
             throw DataError(.invalidArgument, path: "",
                             "\(config) episodes of \(dataset.imageShape) images need more floats than fit in a 64-bit count")
         }

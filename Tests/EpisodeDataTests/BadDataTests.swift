@@ -68,3 +68,33 @@ struct BadDataTests {
         Support.expectDataError(.invalidArgument) { _ = try OmniglotDataset(store: Support.store.get(), rotations: [0, 45]) }
     }
 }
+
+/// A dataset whose images claim a shape no buffer can hold (as a malformed file could).
+private struct HugeShapeDataset: ClassDataset {
+    var imageShape: ImageShape
+    var numClasses: Int { 5 }
+    func imageCount(ofClass classIndex: Int) -> Int { 20 }
+    func className(_ classIndex: Int) -> String { "class\(classIndex)" }
+    func copyImage(classIndex: Int, imageIndex: Int, into destination: UnsafeMutablePointer<Float>) {}
+}
+
+@Suite("Malformed image shapes")
+struct ImageShapeOverflowTests {
+    @Test("an image shape whose size overflows is refused, never trapped on")
+    func overflowingShape() throws {
+        let huge = ImageShape(channels: 1 << 40, height: 1 << 20, width: 1 << 20)
+        #expect(huge.checkedCount == nil)
+        #expect(huge.count == 0)
+        #expect(ImageShape(channels: 1, height: -3, width: 28).checkedCount == nil)
+        #expect(ImageShape(channels: 1, height: 28, width: 28).checkedCount == 784)
+        let e = Support.expectDataError(.corruptData) { _ = try huge.validated(path: "/data/x.idx") }
+        #expect(e?.path == "/data/x.idx")
+        let config = EpisodeConfig(ways: 5, shots: 1, queries: 1, metaBatchSize: 1)
+        Support.expectDataError(.invalidArgument) {
+            _ = try EpisodeSampler(dataset: HugeShapeDataset(imageShape: huge), config: config, seed: 1)
+        }
+        Support.expectDataError(.corruptData) {
+            _ = try HugeShapeDataset(imageShape: huge).image(classIndex: 0, imageIndex: 0)
+        }
+    }
+}
