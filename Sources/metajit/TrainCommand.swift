@@ -42,11 +42,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup var limit: MemoryLimitOptions
+    @Option(help: "Threads per compiled step (per process).") var threads: Int = 2
+    @Option(help: "Data-parallel training across processes: mpi (start with `mpirun -np P metajit train …`).")
+    var distributed: DistributedMode?
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
                               ("--meta-batch", metaBatch), ("--width", width), ("--iterations", iterations),
-                              ("--checkpoint-every", checkpointEvery), ("--eval-episodes", evalEpisodes)] {
+                              ("--checkpoint-every", checkpointEvery), ("--eval-episodes", evalEpisodes),
+                              ("--threads", threads)] {
             try FlagCheck.atLeast(1, value, flag)
         }
         try FlagCheck.atLeast(0, innerSteps, "--inner-steps")
@@ -56,11 +60,12 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let distributed { return try runDistributed(distributed) }
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
         let memoryLimit = try limit.resolve()
         let trainGraph = try StepBuilder.trainStep(record.trainStep)
-        let step = try ProgramFactory.make(trainGraph.graph, backend: backend, memoryLimit: memoryLimit)
+        let step = try ProgramFactory.make(trainGraph.graph, backend: backend, threads: threads, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
         let store = try ParameterStore(specs: trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
