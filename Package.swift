@@ -47,6 +47,7 @@ let package = Package(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Runtime", "MetaLearning", "Interpreter", "MetaIR", "TestSupport"]),
         .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs", "TestSupport"]),
     ]
 )

@@ -4,7 +4,7 @@ import MetaIR
 
 /// Where the time of a data-parallel run went, summed over the iterations run.
 public struct DataParallelTiming: Sendable, Equatable {
-    /// Iterations timed.
+    /// Iterations timed (all but the first after a start).
     public var iterations = 0
     /// Waiting for this process's share of the batch.
     public var dataSeconds = 0.0
@@ -141,10 +141,10 @@ public final class DataParallelTrainer {
             var t = Date()
             func lap() -> Double { let now = Date(); defer { t = now }; return now.timeIntervalSince(t) }
             guard let inputs = try batch(iteration) else { throw TrainingError.outOfData(iteration: iteration) }
-            timing.dataSeconds += lap()
+            let dataSeconds = lap()
             for (n, v) in inputs { try gradientStep.feed(n, v) }
             try gradientStep.execute()
-            timing.gradientSeconds += lap()
+            let gradientSeconds = lap()
             try flat.withUnsafeMutableBufferPointer { buffer in
                 for l in layout {
                     try gradientStep.readFloats(l.gradient, into: UnsafeMutableBufferPointer(rebasing: buffer[l.offset..<(l.offset + l.count)]))
@@ -156,7 +156,7 @@ public final class DataParallelTrainer {
                     try updateStep.writeFloats(l.input, from: UnsafeBufferPointer(rebasing: buffer[l.offset..<(l.offset + l.count)]))
                 }
             }
-            timing.allreduceSeconds += lap()
+            let allreduceSeconds = lap()
             let loss = Double(flat[gradientElements])
             let accuracy = gradientSignature.accuracy.map { _ in Double(flat[gradientElements + 1]) }
             guard loss.isFinite else {
@@ -179,8 +179,16 @@ public final class DataParallelTrainer {
                     try gradientStep.writeFloats(n, from: UnsafeBufferPointer(part))
                 }
             }
-            timing.updateSeconds += lap()
-            timing.iterations += 1
+            let updateSeconds = lap()
+            // The first iteration after start waits for the slowest rank's compile and data
+            // load: the timings leave it out.
+            if iteration > startIteration {
+                timing.dataSeconds += dataSeconds
+                timing.gradientSeconds += gradientSeconds
+                timing.allreduceSeconds += allreduceSeconds
+                timing.updateSeconds += updateSeconds
+                timing.iterations += 1
+            }
             iteration += 1
             guard lead else { continue }
             let elapsed = Date().timeIntervalSince(start)
