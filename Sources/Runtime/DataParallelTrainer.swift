@@ -130,10 +130,12 @@ public final class DataParallelTrainer {
         let bar = ProgressLine(total: options.iterations, enabled: options.progress && lead)
         let start = Date(), startIteration = iteration
         var lastCheckpoint: String? = lead && FileManager.default.fileExists(atPath: checkpointURL.path) ? checkpointURL.path : nil
-        let gradientParameters = gradientStep.graph.parameters.map(\.name)
+        let counts = Dictionary(store.specs.map { ($0.name, $0.type.shape.count) }, uniquingKeysWith: { a, _ in a })
+        // The learned parameters the gradient step reads, refreshed from the update step after each update.
+        let gradientParameters = gradientStep.graph.parameters.map(\.name).compactMap { n in counts[n].map { (n, $0) } }
         for (n, v) in store.values { try updateStep.set(n, v) }
-        for n in gradientParameters { guard let v = store.values[n] else { continue }; try gradientStep.set(n, v) }
-        var scratch = [Float](repeating: 0, count: layout.map(\.count).max() ?? 0)
+        for (n, _) in gradientParameters { guard let v = store.values[n] else { continue }; try gradientStep.set(n, v) }
+        var scratch = [Float](repeating: 0, count: gradientParameters.map(\.1).max() ?? 0)
         var flat = [Float](repeating: 0, count: gradientElements + 2)
         let updateOutputs = updateSignature.updates.map(\.output)
         let parameterOf = Dictionary(updateSignature.updates.map { ($0.output, $0.parameter) }, uniquingKeysWith: { a, _ in a })
@@ -171,8 +173,7 @@ public final class DataParallelTrainer {
                                               checkpoint: lastCheckpoint)
             }
             try updateStep.apply(updateSignature.updates)
-            for n in gradientParameters {
-                guard let count = store.specs.first(where: { $0.name == n })?.type.shape.count else { continue }
+            for (n, count) in gradientParameters {
                 try scratch.withUnsafeMutableBufferPointer { s in
                     let part = UnsafeMutableBufferPointer(rebasing: s[0..<count])
                     try updateStep.readFloats(n, into: part)
