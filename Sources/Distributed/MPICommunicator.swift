@@ -14,6 +14,8 @@ public final class MPICommunicator: GradientReducer {
     public let rank: Int
     /// The number of ranks in MPI_COMM_WORLD.
     public let size: Int
+    /// Ends this process when one collective runs longer than its limit (see `watch(limit:)`).
+    private let watchdog = CollectiveWatchdog()
     nonisolated(unsafe) private static var instance: MPICommunicator?
     nonisolated(unsafe) private static var finalized = false
 
@@ -47,9 +49,17 @@ public final class MPICommunicator: GradientReducer {
         return nil
     }
 
+    /// Ends this process with a message when one collective (allreduce, broadcast) has not
+    /// finished after `seconds`, so a rank that hangs instead of dying (stopped, deadlocked,
+    /// a silent network) cannot stall the job forever: `mpirun` sees this rank exit and ends
+    /// the others. 0 turns the watch off.
+    public func watch(limit seconds: Double) { watchdog.start(limit: seconds, rank: rank, size: size) }
+
     /// In-place `MPI_Allreduce` (sum) over every rank.
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = buffer.baseAddress else { return }
+        watchdog.enter("MPI_Allreduce")
+        defer { watchdog.leave() }
         for (start, count) in Self.chunks(buffer.count) {
             try Self.check(metajit_mpi_allreduce_sum_f32(base + start, Int32(count)), "MPI_Allreduce")
         }
@@ -58,6 +68,8 @@ public final class MPICommunicator: GradientReducer {
     /// `MPI_Bcast` of floats from `root`.
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, from root: Int) throws {
         guard let base = buffer.baseAddress else { return }
+        watchdog.enter("MPI_Bcast")
+        defer { watchdog.leave() }
         for (start, count) in Self.chunks(buffer.count) {
             try Self.check(metajit_mpi_bcast_f32(base + start, Int32(count), Int32(root)), "MPI_Bcast")
         }
@@ -66,6 +78,8 @@ public final class MPICommunicator: GradientReducer {
     /// `MPI_Bcast` of 64-bit integers from `root`.
     public func broadcast(_ values: UnsafeMutableBufferPointer<Int64>, from root: Int) throws {
         guard let base = values.baseAddress else { return }
+        watchdog.enter("MPI_Bcast")
+        defer { watchdog.leave() }
         try base.withMemoryRebound(to: CLongLong.self, capacity: values.count) { p in
             try Self.check(metajit_mpi_bcast_i64(p, Int32(values.count), Int32(root)), "MPI_Bcast")
         }
@@ -101,5 +115,49 @@ public final class MPICommunicator: GradientReducer {
         _ = MPI_Error_string(code, &text, &length)
         let message = String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         throw DistributedError.communication("\(what) returned \(code) (\(message))")
+    }
+}
+
+/// Watches the collective in progress from a timer thread; exits the process when one lasts
+/// longer than the limit. (MPI is initialised for calls from the main thread only, so the
+/// watchdog does not call MPI: it exits, and `mpirun` ends the job.)
+final class CollectiveWatchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: (what: String, since: Date)?
+    private var timer: DispatchSourceTimer?
+
+    func start(limit: Double, rank: Int, size: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        timer?.cancel()
+        timer = nil
+        guard limit > 0 else { return }
+        let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "metajit.mpi.watchdog"))
+        t.schedule(deadline: .now() + 1, repeating: min(1, limit / 4))
+        t.setEventHandler { [weak self] in
+            guard let self else { return }
+            self.lock.lock()
+            let c = self.current
+            self.lock.unlock()
+            guard let c, Date().timeIntervalSince(c.since) > limit else { return }
+            let message = String(format: "metajit: rank %d of %d: %@ has not finished after %.0f s (another rank is stopped, hung or unreachable); ending this rank so that mpirun stops the job (--collective-timeout)\n",
+                                 rank, size, c.what, limit)
+            FileHandle.standardError.write(Data(message.utf8))
+            exit(3)
+        }
+        timer = t
+        t.resume()
+    }
+
+    func enter(_ what: String) {
+        lock.lock()
+        current = (what, Date())
+        lock.unlock()
+    }
+
+    func leave() {
+        lock.lock()
+        current = nil
+        lock.unlock()
     }
 }

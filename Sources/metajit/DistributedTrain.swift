@@ -30,6 +30,7 @@ extension TrainCommand {
         case .mpi:
             guard MPICommunicator.launchEnvironment() != nil else { throw ValidationError(Self.mpiHowToStart) }
             let comm = try MPICommunicator.shared()
+            comm.watch(limit: collectiveTimeout)
             do {
                 try trainDataParallel(comm)
                 MPICommunicator.finalize()

@@ -45,6 +45,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads per compiled step (per process).") var threads: Int = 2
     @Option(help: "Data-parallel training across processes: mpi (start with `mpirun -np P metajit train …`).")
     var distributed: DistributedMode?
+    @Option(name: .customLong("collective-timeout"),
+            help: "With --distributed: seconds one allreduce or broadcast may wait for the other ranks before this rank gives up and the job ends (0: wait forever).")
+    var collectiveTimeout: Double = 600
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
@@ -57,6 +60,7 @@ struct TrainCommand: ParsableCommand {
         try FlagCheck.atLeast(0, evalEvery, "--eval-every")
         try FlagCheck.finiteRate(innerLR, "--inner-lr", allowZero: true)
         try FlagCheck.finiteRate(outerLR, "--outer-lr")
+        try FlagCheck.finiteRate(collectiveTimeout, "--collective-timeout", allowZero: true)
     }
 
     func run() throws {

@@ -87,6 +87,7 @@ struct MPIRunTests {
         let killed = Date()
         let r = job.wait(timeout: 120)
         let afterKill = Date().timeIntervalSince(killed)
+        print("rank 1 killed: the job ended \(String(format: "%.1f", afterKill)) s later")
         #expect(!r.timedOut, "the job did not stop after rank 1 died: \(r.log)")
         #expect(r.status != 0, "\(r.log)")
         #expect(afterKill < 60, "the survivors took \(afterKill) s to stop")
@@ -99,6 +100,36 @@ struct MPIRunTests {
         let resumed = try MPI.single(MPI.trainArguments(out: dir, iterations: done + 1, checkpointEvery: 2) + ["--resume"])
         #expect(resumed.status == 0, "\(resumed.log)")
         #expect(try MPI.checkpoint(dir).metadata["iteration"] == String(done + 1))
+    }
+
+    @Test("a rank that hangs (SIGSTOP) ends the job after --collective-timeout; the checkpoint still loads")
+    func rankHangs() throws {
+        guard let mpirun = MPI.mpirun, let metajit = MPI.metajit else { throw CLIMissing() }
+        let dir = try TestPaths.makeTemporaryFolder(prefix: "mpi-hang")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let job = try MPI.Running(mpirun, MPI.local(2) + [metajit]
+            + MPI.trainArguments(out: dir, iterations: 1_000_000, checkpointEvery: 2)
+            + ["--distributed", "mpi", "--collective-timeout", "4"])
+        let ckpt = dir.appendingPathComponent(Trainer.checkpointName)
+        let deadline = Date().addingTimeInterval(180)
+        while !FileManager.default.fileExists(atPath: ckpt.path), job.process.isRunning, Date() < deadline { usleep(100_000) }
+        guard let victim = Self.rank(1, under: job.process.processIdentifier) else {
+            let r = job.wait(timeout: 1)
+            Issue.record("rank 1 not found under mpirun \(job.process.processIdentifier): \(r.log)")
+            return
+        }
+        kill(victim, SIGSTOP)
+        let stopped = Date()
+        let r = job.wait(timeout: 90)
+        let afterStop = Date().timeIntervalSince(stopped)
+        kill(victim, SIGKILL)
+        print("rank 1 stopped: the job ended \(String(format: "%.1f", afterStop)) s later")
+        #expect(!r.timedOut, "the job did not stop after rank 1 hung: \(r.log)")
+        #expect(r.status != 0, "\(r.log)")
+        #expect(r.err.contains("has not finished after 4 s"), "\(r.log)")
+        #expect(afterStop < 60, "the job took \(afterStop) s to stop")
+        let c = try MPI.checkpoint(dir)
+        #expect(c.metadata["iteration"].flatMap(Int.init).map { $0 >= 2 } == true)
     }
 
     /// The process below `parent` (children and grandchildren) whose environment says it is
