@@ -17,6 +17,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLLVM", pkgConfig: "cllvm", providers: [.apt(["llvm-19-dev"])]),
         .target(name: "JIT", dependencies: ["CLLVM", "MetaIR"]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "Distributed", dependencies: ["CMPI", "Runtime", "MetaIR"]),
         .target(name: "MetaIR"),
         .systemLibrary(name: "CMetaZlib", path: "Sources/CMetaZlib"),
         .target(
@@ -33,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -45,6 +47,7 @@ let package = Package(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Runtime", "MetaLearning", "Interpreter", "MetaIR", "TestSupport"]),
         .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs", "TestSupport"]),
     ]
 )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what MetaJIT needs on a fresh Debian 12 machine: LLVM 19 (C API + shared library),
 # the `cllvm.pc` pkg-config file SwiftPM uses for the CLLVM system-library target, zlib headers,
-# and Debian's Fashion-MNIST. Idempotent: does nothing when everything is present.
+# Debian's Fashion-MNIST, and Open MPI (openmpi-bin, libopenmpi-dev: `mpirun` and the `ompi-c`
+# pkg-config file of the CMPI system-library target, for `--distributed mpi`).
+# Idempotent: does nothing when everything is present.
 set -euo pipefail
 
 SUDO=""
@@ -12,6 +14,10 @@ command -v llvm-config-19 >/dev/null 2>&1 || need+=(llvm-19-dev)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
+[ -f /usr/lib/x86_64-linux-gnu/pkgconfig/ompi-c.pc ] || pkg-config --exists ompi-c 2>/dev/null || need+=(libopenmpi-dev)
+# The two-host MPI test builds network namespaces with `ip` (iproute2).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need[*]}"
   $SUDO apt-get update -qq

@@ -11,6 +11,13 @@ public struct StepSignature: Sendable, Hashable, Codable {
         case train
         /// Evaluation: adapts and scores, rewrites nothing.
         case eval
+        /// The first half of a split training step (distributed training): the meta-gradient
+        /// of this process's share of the meta-batch, one `grad.<param>` output per parameter,
+        /// rewrites nothing.
+        case gradient
+        /// The second half of a split training step: the outer optimiser update from
+        /// `grad.<param>` inputs and the learning rate; has no loss.
+        case update
     }
 
     /// Training or evaluation.
@@ -29,6 +36,23 @@ public struct StepSignature: Sendable, Hashable, Codable {
     public var accuracy: String?
     /// The `[tasks]` per-task accuracy output, when the step classifies.
     public var taskAccuracy: String?
+    /// Each parameter's meta-gradient: an output of a `.gradient` step, an input of an
+    /// `.update` step (empty for fused steps).
+    public var gradients: [Gradient] = []
+
+    /// One parameter's meta-gradient in a split training step.
+    public struct Gradient: Sendable, Hashable, Codable {
+        /// The parameter.
+        public var parameter: String
+        /// The output (gradient step) or input (update step) holding its gradient.
+        public var name: String
+
+        /// Creates a gradient entry.
+        public init(parameter: String, name: String) {
+            self.parameter = parameter
+            self.name = name
+        }
+    }
 
     /// One parameter rewritten by the step.
     public struct Update: Sendable, Hashable, Codable {
@@ -66,6 +90,10 @@ public struct StepSignature: Sendable, Hashable, Codable {
     /// The output that holds parameter `name`'s next value.
     public static func updateOutput(for name: String) -> String { "update.\(name)" }
 
+    /// The output (gradient step) or input (update step) that holds parameter `name`'s
+    /// meta-gradient.
+    public static func gradientName(for name: String) -> String { "grad.\(name)" }
+
     /// Creates a signature.
     public init(kind: Kind, inputs: [String], outputs: [String], updates: [Update], learningRate: String?,
                 loss: String, accuracy: String?, taskAccuracy: String?) {
@@ -89,11 +117,16 @@ public struct StepSignature: Sendable, Hashable, Codable {
             let o = updateOutput(for: p)
             return outputs.contains(o) && parameters.contains(p) ? Update(parameter: p, output: o) : nil
         }
-        return StepSignature(
+        var signature = StepSignature(
             kind: kind, inputs: inputs, outputs: outputs, updates: updates,
             learningRate: inputs.contains(learningRateName) ? learningRateName : nil, loss: lossName,
             accuracy: outputs.contains(accuracyName) ? accuracyName : nil,
             taskAccuracy: outputs.contains(taskAccuracyName) ? taskAccuracyName : nil)
+        let gradientNames = Set(kind == .update ? inputs : kind == .gradient ? outputs : [])
+        signature.gradients = graph.parameters.map(\.name).compactMap { p in
+            gradientNames.contains(gradientName(for: p)) ? Gradient(parameter: p, name: gradientName(for: p)) : nil
+        }
+        return signature
     }
 
     /// Checks that `graph` has every input, output and parameter the signature names, with
@@ -105,7 +138,7 @@ public struct StepSignature: Sendable, Hashable, Codable {
         let parameters = Dictionary(graph.parameters.map { ($0.name, graph.nodes[$0.node].type) }, uniquingKeysWith: { a, _ in a })
         for i in self.inputs where inputs[i] == nil { throw fail("has no input \"\(i)\"") }
         for o in self.outputs where outputs[o] == nil { throw fail("has no output \"\(o)\"") }
-        for name in [loss, accuracy].compactMap({ $0 }) {
+        for name in (kind == .update ? [accuracy] : [loss, accuracy]).compactMap({ $0 }) {
             guard let t = outputs[name] else { throw fail("has no output \"\(name)\"") }
             guard t.shape.count == 1 else { throw fail("output \"\(name)\" is \(t), not a scalar") }
         }
@@ -114,6 +147,14 @@ public struct StepSignature: Sendable, Hashable, Codable {
             guard t.shape.count == 1 else { throw fail("input \"\(learningRate)\" is \(t), not a scalar") }
         }
         if let taskAccuracy, outputs[taskAccuracy] == nil { throw fail("has no output \"\(taskAccuracy)\"") }
+        for g in gradients {
+            guard let p = parameters[g.parameter] else {
+                throw fail("has no parameter \"\(g.parameter)\"")
+            }
+            let t = kind == .update ? inputs[g.name] : outputs[g.name]
+            guard let t else { throw fail("has no gradient \"\(g.name)\"") }
+            guard t == p else { throw fail("gradient \"\(g.name)\" is \(t) but parameter \"\(g.parameter)\" is \(p)") }
+        }
         for u in updates {
             guard let p = parameters[u.parameter] else { throw fail("has no parameter \"\(u.parameter)\"") }
             guard let o = outputs[u.output] else { throw fail("has no output \"\(u.output)\"") }

@@ -42,25 +42,34 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup var limit: MemoryLimitOptions
+    @Option(help: "Threads per compiled step (per process).") var threads: Int = 2
+    @Option(help: "Data-parallel training across processes: mpi (start with `mpirun -np P metajit train …`).")
+    var distributed: DistributedMode?
+    @Option(name: .customLong("collective-timeout"),
+            help: "With --distributed: seconds one allreduce or broadcast may wait for the other ranks before this rank gives up and the job ends (0: wait forever).")
+    var collectiveTimeout: Double = 600
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
                               ("--meta-batch", metaBatch), ("--width", width), ("--iterations", iterations),
-                              ("--checkpoint-every", checkpointEvery), ("--eval-episodes", evalEpisodes)] {
+                              ("--checkpoint-every", checkpointEvery), ("--eval-episodes", evalEpisodes),
+                              ("--threads", threads)] {
             try FlagCheck.atLeast(1, value, flag)
         }
         try FlagCheck.atLeast(0, innerSteps, "--inner-steps")
         try FlagCheck.atLeast(0, evalEvery, "--eval-every")
         try FlagCheck.finiteRate(innerLR, "--inner-lr", allowZero: true)
         try FlagCheck.finiteRate(outerLR, "--outer-lr")
+        try FlagCheck.finiteRate(collectiveTimeout, "--collective-timeout", allowZero: true)
     }
 
     func run() throws {
+        if let distributed { return try runDistributed(distributed) }
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
         let memoryLimit = try limit.resolve()
         let trainGraph = try StepBuilder.trainStep(record.trainStep)
-        let step = try ProgramFactory.make(trainGraph.graph, backend: backend, memoryLimit: memoryLimit)
+        let step = try ProgramFactory.make(trainGraph.graph, backend: backend, threads: threads, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
         let store = try ParameterStore(specs: trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
