@@ -35,7 +35,7 @@ Version: $(llvm-config-19 --version)
 Cflags: -I$inc
 Libs: -L$lib -lLLVM-19
 "
-if [ ! -f "$pc" ] || [ "$(cat "$pc")" != "$want" ]; then
+if ! printf '%s' "$want" | cmp -s - "$pc"; then
   $SUDO mkdir -p "$pcdir"
   printf '%s' "$want" | $SUDO tee "$pc" >/dev/null
   echo "install-deps: wrote $pc"

@@ -18,7 +18,9 @@ final class Shared<Value>: @unchecked Sendable {
 
     init(_ make: @escaping () throws -> Value) {
         self.make = make
-        SharedRegistry.register { [weak self] in self?.release() }
+        // A strong reference: fixtures are static and live for the whole process anyway, and a
+        // weak one's side table would itself look leaked to LeakSanitizer (tagged pointer).
+        SharedRegistry.register { self.release() }
     }
 
     /// Drops the value (at process exit; see `SharedRegistry`).
