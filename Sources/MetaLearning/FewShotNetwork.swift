@@ -84,6 +84,7 @@ public enum Backbone: Sendable, Codable, Hashable, CustomStringConvertible {
     case mnistSeed(hidden: Int)
 
     /// Parses `conv4` or `mlp:256,128,64` (`mlp` alone: the MAML paper's 256-128-64-64).
+    /// `mnist-seed` or `mnist-seed:W`: ``MNISTSeedNet`` with FC width W (default 128).
     public init?(spec: String) {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         switch parts.first {

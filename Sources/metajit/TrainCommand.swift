@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("inner-lr"), help: "Inner learning rate.") var innerLR: Double?
     @Option(name: .customLong("outer-lr"), help: "Outer (Adam) learning rate.") var outerLR: Double?
     @Option(help: "Conv-4 filters per block.") var width: Int?
-    @Option(help: "Network: conv4 or mlp[:W1,W2,…] (mlp alone: 256,128,64,64).") var backbone: Backbone?
+    @Option(help: "Network: conv4, mlp[:W1,W2,…] (mlp alone: 256,128,64,64) or mnist-seed[:W] (FC width, 128).") var backbone: Backbone?
     @Option(help: "adam|sgd") var optimizer: OuterOptimizer?
     @Option(help: "Meta-iterations (total, including resumed ones).") var iterations: Int = 1000
     @Option(help: "Seed for initial weights and episodes.") var seed: UInt64 = 0
@@ -152,6 +152,6 @@ extension Algorithm: ExpressibleByArgument {}
 extension OuterOptimizer: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 extension Backbone: ExpressibleByArgument {
-    /// Parses `conv4` or `mlp[:W1,W2,…]`.
+    /// Parses `conv4`, `mlp[:W1,W2,…]` or `mnist-seed[:W]`.
     public init?(argument: String) { self.init(spec: argument) }
 }
