@@ -21,6 +21,8 @@ public struct Recipe: Sendable {
     public var evalInnerSteps: Int
     /// Meta-iterations of the published run.
     public var iterations: Int
+    /// The `--data` default (`nil`: the bundled Omniglot).
+    public var data: String? = nil
 
     /// The training-time step configuration.
     public var trainStep: StepConfig {
@@ -64,6 +66,7 @@ public enum Recipes {
                                                 innerSteps: 0, innerLR: 0, optimizer: .adam, imageSize: 28, width: 64, strided: false),
                                trainWays: 60, trainQueries: 5, outerLR: 1e-3, halveEvery: 2000, evalInnerSteps: 0, iterations: 20_000))
         }
+        list += mnistRecipes
         return list
     }()
 

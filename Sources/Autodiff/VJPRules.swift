@@ -102,6 +102,9 @@ enum VJPRules {
             return [x[0].dtype.isFloat && y.dtype.isFloat ? try g.cast(to: x[0].dtype) : nil]
         case .stopGradient:
             return [nil]
+        case .randomUniform:
+            // NOTE: a pure function of integer operands: no gradient flows to seed or counter.
+            return [nil, nil]
         }
     }
 

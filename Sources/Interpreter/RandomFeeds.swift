@@ -36,7 +36,7 @@ public enum RandomFeeds {
                 }
             case .input, .parameter, .constant, .iota, .unary, .binary, .select, .reduce, .argmax, .matmul,
                  .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad,
-                 .concat, .cast, .stopGradient:
+                 .concat, .cast, .stopGradient, .randomUniform:
                 break  // accepts any value
             }
         }

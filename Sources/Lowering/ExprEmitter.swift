@@ -64,7 +64,31 @@ struct ExprEmitter {
         case .cast(let a, let from, let to):
             let x = emit(a)
             return cast(x, from, to)
+        case .randomUniform(let seed, let counter, let d):
+            let s = emit(seed), c = emit(counter)
+            return randomUniform(s, c, d)
         }
+    }
+
+    /// `ScalarSemantics.randomUniform` in IR: SplitMix64's step and finaliser on the key
+    /// `seed << 32 | counter`, then the top 24 bits scaled to `[0, 1)`.
+    mutating func randomUniform(_ seed: Value, _ counter: Value, _ d: DType) -> Value {
+        func lit(_ u: UInt64) -> String { String(Int64(bitPattern: u)) }
+        let hi = b.value("zext i32 \(seed) to i64")
+        let lo = b.value("zext i32 \(counter) to i64")
+        let shifted = b.value("shl i64 \(hi), 32")
+        let key = b.value("or i64 \(shifted), \(lo)")
+        var z = b.value("add i64 \(key), \(lit(SplitMix64.increment))")
+        for (shift, mul) in [(30, UInt64(0xBF58_476D_1CE4_E5B9)), (27, 0x94D0_49BB_1331_11EB)] {
+            let r = b.value("lshr i64 \(z), \(shift)")
+            let x = b.value("xor i64 \(z), \(r)")
+            z = b.value("mul i64 \(x), \(lit(mul))")
+        }
+        let r = b.value("lshr i64 \(z), 31")
+        z = b.value("xor i64 \(z), \(r)")
+        let top = b.value("lshr i64 \(z), 40")
+        let f = b.value("uitofp i64 \(top) to \(Self.reg(d))")
+        return b.value("fmul \(Self.reg(d)) \(f), \(LLVMType.literal(0x1p-24, d))")
     }
 
     mutating func load(_ operand: Int, _ view: View, _ d: DType) -> Value {

@@ -13,7 +13,7 @@ enum IndexSpace {
             switch leaf {
             case .load(let o, let v, let d): return .load(operand: o, view: v.permuted(perm), dtype: d)
             case .iota(let a, let d): return .iota(axis: inverse[a], d)
-            case .constant, .accumulator, .unary, .binary, .compare, .select, .cast: return leaf
+            case .constant, .accumulator, .unary, .binary, .compare, .select, .cast, .randomUniform: return leaf
             }
         } ?? e
     }
@@ -74,7 +74,7 @@ enum IndexSpace {
                 return .load(operand: o, view: View(shape: newShape, strides: strides, offset: v.offset,
                                                     mask: v.mask == nil ? nil : mask), dtype: d)
             case .iota(let a, let d): return .iota(axis: oldToNew[a], d)
-            case .constant, .accumulator, .unary, .binary, .compare, .select, .cast: return leaf
+            case .constant, .accumulator, .unary, .binary, .compare, .select, .cast, .randomUniform: return leaf
             }
         } ?? e
         return (rewritten, newShape, groups)

@@ -51,6 +51,8 @@ extension Op {
         case cast
         /// `Op.stopGradient`.
         case stopGradient
+        /// `Op.randomUniform`.
+        case randomUniform
 
         /// One op per distinct mnemonic of this kind (every unary, binary, comparison and
         /// reduction variant), with placeholder attributes: the ops are for enumeration, not
@@ -80,6 +82,7 @@ extension Op {
             case .oneHot: return [.oneHot(depth: 1)]
             case .cast: return [.cast]
             case .stopGradient: return [.stopGradient]
+            case .randomUniform: return [.randomUniform]
             }
         }
     }
@@ -110,6 +113,7 @@ extension Op {
         case .oneHot: return .oneHot
         case .cast: return .cast
         case .stopGradient: return .stopGradient
+        case .randomUniform: return .randomUniform
         }
     }
 

@@ -139,6 +139,12 @@ extension Op {
             inferred = d
         case .stopGradient:
             inferred = t[0]
+        case .randomUniform:
+            guard t[0].dtype == .i32, t[1].dtype == .i32 else { throw fail("seed and counter must be i32") }
+            guard t[0].shape == t[1].shape else { throw fail("seed and counter shapes differ") }
+            let dtype = declared?.dtype ?? .f32
+            guard dtype.isFloat else { throw fail("result must be floating point, got \(dtype)") }
+            inferred = TensorType(dtype, t[0].shape)
         }
         if let declared, declared != inferred {
             throw fail("declared type \(declared) but the operands give \(inferred)")

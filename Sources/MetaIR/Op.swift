@@ -107,6 +107,12 @@ public enum Op: Hashable, Sendable {
     case cast
     /// Identity whose gradient is zero (first-order MAML, stable softmax shifts).
     case stopGradient
+    /// Counter-based uniform random numbers: `random_uniform(seed, counter)` takes two `i32`
+    /// tensors of one shape and gives, per element, a float in `[0, 1)` that is a pure
+    /// function of the pair (``ScalarSemantics/randomUniform(seed:counter:)``). Being pure, a
+    /// node shared by a forward pass and its gradient graphs has one value everywhere (the
+    /// dropout mask of MAML's inner and outer steps); its gradient is zero.
+    case randomUniform
 }
 
 extension Op {
@@ -136,6 +142,7 @@ extension Op {
         case .oneHot: return "one_hot"
         case .cast: return "cast"
         case .stopGradient: return "stop_gradient"
+        case .randomUniform: return "random_uniform"
         }
     }
 
@@ -145,7 +152,7 @@ extension Op {
         case .input, .parameter, .constant, .iota: return 0
         case .unary, .reduce, .argmax, .reshape, .permute, .broadcast, .slice, .pad, .oneHot, .cast, .stopGradient:
             return 1
-        case .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad: return 2
+        case .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .randomUniform: return 2
         case .select: return 3
         case .concat: return nil
         }
@@ -155,7 +162,7 @@ extension Op {
     /// on the same element of each operand). Fusion groups chains of these.
     public var isElementwise: Bool {
         switch self {
-        case .unary, .binary, .compare, .select, .cast, .stopGradient: return true
+        case .unary, .binary, .compare, .select, .cast, .stopGradient, .randomUniform: return true
         case .input, .parameter, .constant, .iota, .reduce, .argmax, .matmul, .conv2d, .conv2dInputGrad,
              .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot:
             return false

@@ -282,6 +282,7 @@ private struct AttributeReader {
         case "one_hot": return .oneHot(depth: try int("depth"))
         case "cast": return .cast
         case "stop_gradient": return .stopGradient
+        case "random_uniform": return .randomUniform
         default: throw fail("unknown op '\(mnemonic)'")
         }
     }

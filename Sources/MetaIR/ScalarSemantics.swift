@@ -56,6 +56,17 @@ public enum ScalarSemantics {
         }
     }
 
+    /// The value of `random_uniform` for one element: SplitMix64's output for the 64-bit key
+    /// `seed << 32 | counter` (both taken as unsigned 32-bit patterns), top 24 bits scaled to
+    /// `[0, 1)`. 24 bits make the value exact in `f32` and `f64` alike, so the interpreter, the
+    /// folder and the JIT agree bit for bit.
+    public static func randomUniform(seed: Double, counter: Double) -> Double {
+        let s = UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(cast(seed, to: .i32)))))
+        let c = UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(cast(counter, to: .i32)))))
+        var g = SplitMix64(seed: s << 32 | c)
+        return Double(g.next() >> 40) * 0x1p-24
+    }
+
     /// Rounds to the precision of `dtype` (`f32` values to `Float`).
     public static func round(_ v: Double, to dtype: DType) -> Double {
         dtype == .f32 ? Double(Float(v)) : v

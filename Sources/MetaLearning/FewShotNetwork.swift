@@ -80,12 +80,19 @@ public enum Backbone: Sendable, Codable, Hashable, CustomStringConvertible {
     case conv4
     /// A fully connected network with these hidden widths.
     case mlp(hidden: [Int])
+    /// The PyTorch MNIST example's network (``MNISTSeedNet``) with this FC width (128).
+    case mnistSeed(hidden: Int)
 
     /// Parses `conv4` or `mlp:256,128,64` (`mlp` alone: the MAML paper's 256-128-64-64).
+    /// `mnist-seed` or `mnist-seed:W`: ``MNISTSeedNet`` with FC width W (default 128).
     public init?(spec: String) {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         switch parts.first {
         case "conv4" where parts.count == 1: self = .conv4
+        case "mnist-seed":
+            guard parts.count == 2 else { self = .mnistSeed(hidden: 128); return }
+            guard let h = Int(parts[1].trimmingCharacters(in: .whitespaces)), h > 0 else { return nil }
+            self = .mnistSeed(hidden: h)
         case "mlp":
             guard parts.count == 2 else { self = .mlp(hidden: [256, 128, 64, 64]); return }
             let widths = parts[1].split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -95,10 +102,11 @@ public enum Backbone: Sendable, Codable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `conv4` or `mlp:256,128`.
+    /// `conv4`, `mlp:256,128` or `mnist-seed:128`.
     public var description: String {
         switch self {
         case .conv4: return "conv4"
+        case .mnistSeed(let hidden): return "mnist-seed:\(hidden)"
         case .mlp(let hidden): return "mlp:" + hidden.map(String.init).joined(separator: ",")
         }
     }

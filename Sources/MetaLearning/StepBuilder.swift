@@ -36,6 +36,7 @@ public enum StepBuilder {
         switch c.backbone {
         case .conv4: return Conv4(imageSize: c.imageSize, width: c.width, ways: ways, strided: c.strided)
         case .mlp(let hidden): return FewShotMLP(inputSize: c.imageSize * c.imageSize, hidden: hidden, ways: ways)
+        case .mnistSeed(let hidden): return MNISTSeedNet(imageSize: c.imageSize, hidden: hidden, ways: ways)
         }
     }
 
@@ -137,6 +138,10 @@ public enum StepBuilder {
                         perTask: ((Tensor) throws -> Void)? = nil) throws -> (Tensor, Tensor, Tensor) {
         let m = model(c)
         let b = io.sx.builder
+        if training, let net = m as? MNISTSeedNet {
+            // Dropout only in training steps, seeded by a per-iteration input.
+            net.dropoutSeed = try b.input(MNISTSeedNet.seedInputName, .scalar, dtype: .i32)
+        }
         var losses: [Tensor] = [], accs: [Tensor] = []
         for t in 0..<c.metaBatch {
             try b.scope("task\(t)") {

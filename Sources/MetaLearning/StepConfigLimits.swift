@@ -44,6 +44,12 @@ extension StepConfig {
                 throw StepConfigError(field: "backbone", message: "needs hidden widths of at least 1, got \(backbone)")
             }
         }
+        if case .mnistSeed(let hidden) = backbone {
+            guard hidden >= 1 else { throw StepConfigError(field: "backbone", message: "needs an FC width of at least 1, got \(backbone)") }
+            guard imageSize >= 6 else {
+                throw StepConfigError(field: "imageSize", message: "is \(imageSize); the mnist-seed network's two 3×3 convolutions and 2×2 pool need at least 6")
+            }
+        }
         guard metaBatch <= Self.maximumMetaBatch else {
             throw StepConfigError(field: "metaBatch", message: "is \(metaBatch); at most \(Self.maximumMetaBatch) tasks are unrolled into one step")
         }

@@ -45,7 +45,7 @@ enum EpilogueFusion {
                         return .load(operand: remap[o] ?? 0, view: moved, dtype: d)
                     case .constant: return leaf
                     case .iota, .accumulator: return nil  // iota would need re-indexing; accumulators are another epilogue's
-                    case .unary, .binary, .compare, .select, .cast: return nil  // not leaves: never passed here
+                    case .unary, .binary, .compare, .select, .cast, .randomUniform: return nil  // not leaves: never passed here
                     }
                 }) else { continue }
                 var fused = dense

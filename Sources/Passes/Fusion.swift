@@ -67,7 +67,7 @@ struct FusionState {
         case .input, .parameter, .constant, .iota: return false
         case .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d, .conv2dInputGrad,
              .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot, .cast,
-             .stopGradient:
+             .stopGradient, .randomUniform:
             break
         }
         if !options.fuse { return true }
@@ -118,7 +118,7 @@ struct FusionState {
             case .load(let b, let v, let d): return transform(v).map { .load(operand: b, view: $0, dtype: d) }
             case .constant: return leaf
             case .iota, .accumulator: return nil  // they do not move
-            case .unary, .binary, .compare, .select, .cast: return nil  // not leaves: never passed here
+            case .unary, .binary, .compare, .select, .cast, .randomUniform: return nil  // not leaves: never passed here
             }
         }) { return e }
         let b = materialize(input)
@@ -147,6 +147,7 @@ struct FusionState {
         case .select: return .select(x[0], x[1], x[2], d)
         case .cast: return .cast(x[0], from: graph.nodes[n.inputs[0]].type.dtype, to: d)
         case .stopGradient: return x[0]
+        case .randomUniform: return .randomUniform(x[0], x[1], d)
         case .reshape:
             return moved(n.inputs[0], amplifies: false) { $0.reshaped(t.shape.dims) }
         case .permute(let perm):

@@ -22,6 +22,8 @@ public indirect enum Expr: Hashable, Sendable {
     case select(Expr, Expr, Expr, DType)
     /// Element type conversion.
     case cast(Expr, from: DType, to: DType)
+    /// `Op.randomUniform`: a float in `[0, 1)` from an `i32` seed and counter.
+    case randomUniform(Expr, Expr, DType)
     /// The dense kernel's accumulated value (only inside an epilogue).
     case accumulator(DType)
 
@@ -29,7 +31,7 @@ public indirect enum Expr: Hashable, Sendable {
     public var dtype: DType {
         switch self {
         case .load(_, _, let d), .constant(_, let d), .iota(_, let d), .unary(_, _, let d), .binary(_, _, _, let d),
-             .select(_, _, _, let d), .cast(_, _, let d), .accumulator(let d):
+             .select(_, _, _, let d), .cast(_, _, let d), .accumulator(let d), .randomUniform(_, _, let d):
             return d
         case .compare: return .bool
         }
@@ -44,6 +46,7 @@ public indirect enum Expr: Hashable, Sendable {
         case .binary(_, let a, let b, _), .compare(_, let a, let b, _): return 1 + a.cost + b.cost
         case .select(let c, let a, let b, _): return 1 + c.cost + a.cost + b.cost
         case .cast(let a, _, _): return 1 + a.cost
+        case .randomUniform(let a, let b, _): return 12 + a.cost + b.cost
         }
     }
 
@@ -52,7 +55,8 @@ public indirect enum Expr: Hashable, Sendable {
         switch self {
         case .load, .constant, .iota, .accumulator: return 1
         case .unary(_, let a, _), .cast(let a, _, _): return 1 + a.size
-        case .binary(_, let a, let b, _), .compare(_, let a, let b, _): return 1 + a.size + b.size
+        case .binary(_, let a, let b, _), .compare(_, let a, let b, _), .randomUniform(let a, let b, _):
+            return 1 + a.size + b.size
         case .select(let c, let a, let b, _): return 1 + c.size + a.size + b.size
         }
     }
@@ -69,6 +73,9 @@ public indirect enum Expr: Hashable, Sendable {
         case .compare(let o, let a, let b, let d):
             guard let x = a.mapLeaves(leaf), let y = b.mapLeaves(leaf) else { return nil }
             return .compare(o, x, y, operandType: d)
+        case .randomUniform(let a, let b, let d):
+            guard let x = a.mapLeaves(leaf), let y = b.mapLeaves(leaf) else { return nil }
+            return .randomUniform(x, y, d)
         case .select(let c, let a, let b, let d):
             guard let x = c.mapLeaves(leaf), let y = a.mapLeaves(leaf), let z = b.mapLeaves(leaf) else { return nil }
             return .select(x, y, z, d)

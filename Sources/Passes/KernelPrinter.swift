@@ -15,6 +15,7 @@ extension Expr: CustomStringConvertible {
         case .compare(let c, let a, let b, _): return "\(c.rawValue)(\(a), \(b))"
         case .select(let c, let a, let b, _): return "select(\(c), \(a), \(b))"
         case .cast(let a, _, let t): return "cast<\(t.rawValue)>(\(a))"
+        case .randomUniform(let a, let b, _): return "random_uniform(\(a), \(b))"
         }
     }
 }

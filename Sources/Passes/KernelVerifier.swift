@@ -105,7 +105,7 @@ public enum KernelVerifier {
         _ = e.mapLeaves { leaf in
             switch leaf {
             case .accumulator where !inDenseEpilogue: problem = "an accumulator outside a dense epilogue"
-            case .load, .constant, .iota, .accumulator, .unary, .binary, .compare, .select, .cast: break
+            case .load, .constant, .iota, .accumulator, .unary, .binary, .compare, .select, .cast, .randomUniform: break
             }
             return leaf
         }

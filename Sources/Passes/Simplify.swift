@@ -59,7 +59,7 @@ public func eliminateDeadCode(_ g: Graph) -> Graph {
         case .input, .parameter: live[i] = true
         case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
              .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
-             .oneHot, .cast, .stopGradient:
+             .oneHot, .cast, .stopGradient, .randomUniform:
             break  // live only when something live uses it
         }
         if live[i] { for j in g.nodes[i].inputs { live[j] = true } }

@@ -77,7 +77,8 @@ enum Rules {
         case .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad:
             // A zero operand makes these bilinear ops zero.
             if splat(ins[0]) == 0 || splat(ins[1]) == 0 { return .constant(0) }
-        case .input, .parameter, .constant, .iota, .unary, .compare, .reduce, .argmax, .concat, .oneHot:
+        case .input, .parameter, .constant, .iota, .unary, .compare, .reduce, .argmax, .concat, .oneHot,
+             .randomUniform:
             break  // no local rule beyond folding
         }
         return .keep
@@ -92,6 +93,7 @@ enum Rules {
         case .compare(let c): return ScalarSemantics.compare(c, v[0], v[1]) ? 1 : 0
         case .select: return v[0] != 0 ? v[1] : v[2]
         case .cast: return ScalarSemantics.cast(v[0], to: n.type.dtype)
+        case .randomUniform: return ScalarSemantics.randomUniform(seed: v[0], counter: v[1])
         case .reshape, .broadcast, .permute, .slice, .stopGradient: return v[0]
         case .reduce(.max, _, _): return v[0]
         case .reduce(.sum, let axes, _):

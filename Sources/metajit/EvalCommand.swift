@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "A checkpoint file, or the training output folder holding checkpoint.safetensors.")
     var checkpoint: String
 
-    @Option(help: "Data set (default: the one used in training).") var data: String?
+    @Option(help: "fashion-mnist, mnist, digits or an Omniglot path (default: the one used in training).") var data: String?
     @Option(help: "Alphabets to evaluate on (default: the held-out split recorded in training).") var split: String?
     @Option(help: "Classes per episode (default: as trained).") var ways: Int?
     @Option(help: "Support examples per class.") var shots: Int?
@@ -52,7 +52,7 @@ struct EvalCommand: ParsableCommand {
         var store = try ParameterStore(specs: graph.parameters, seed: 0, memoryLimit: memoryLimit)
         _ = try store.load(from: url)
         let alphabets = try split.map(DataLocator.split) ?? record.testSplit
-        let dataset = try OmniglotDataset.load(path: data ?? record.data, alphabets: alphabets, rotations: [0])
+        let dataset = try EpisodeSource.load(data.map { try EpisodeSource.resolve($0) } ?? record.data, classes: alphabets, rotations: [0])
         let config = EpisodeConfig(ways: c.ways, shots: c.shots, queries: c.queries, metaBatchSize: c.metaBatch)
         let sampler = try manifest.map { try EpisodeSampler(dataset: dataset, manifestPath: $0, metaBatchSize: c.metaBatch) }
             ?? EpisodeSampler(dataset: dataset, config: config, seed: seed)

@@ -17,8 +17,8 @@ struct TrainCommand: ParsableCommand {
     var recipe: String
 
     @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet") var algorithm: Algorithm?
-    @Option(help: "Omniglot zips or folder (default: the bundled data/omniglot).") var data: String?
-    @Option(name: .customLong("train-split"), help: "Comma-separated alphabets or a split file.") var trainSplit: String?
+    @Option(help: "fashion-mnist, mnist, digits, or Omniglot zips or folder (default: the bundled data/omniglot).") var data: String?
+    @Option(name: .customLong("train-split"), help: "Comma-separated alphabets (MNIST family: labels) or a split file.") var trainSplit: String?
     @Option(name: .customLong("val-split"), help: "Validation alphabets (default: the test split).") var valSplit: String?
     @Option(name: .customLong("test-split"), help: "Held-out alphabets.") var testSplit: String?
     @Option(help: "Classes per task (evaluation).") var ways: Int?
@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("inner-lr"), help: "Inner learning rate.") var innerLR: Double?
     @Option(name: .customLong("outer-lr"), help: "Outer (Adam) learning rate.") var outerLR: Double?
     @Option(help: "Conv-4 filters per block.") var width: Int?
-    @Option(help: "Network: conv4 or mlp[:W1,W2,…] (mlp alone: 256,128,64,64).") var backbone: Backbone?
+    @Option(help: "Network: conv4, mlp[:W1,W2,…] (mlp alone: 256,128,64,64) or mnist-seed[:W] (FC width, 128).") var backbone: Backbone?
     @Option(help: "adam|sgd") var optimizer: OuterOptimizer?
     @Option(help: "Meta-iterations (total, including resumed ones).") var iterations: Int = 1000
     @Option(help: "Seed for initial weights and episodes.") var seed: UInt64 = 0
@@ -68,6 +68,12 @@ struct TrainCommand: ParsableCommand {
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
         let memoryLimit = try limit.resolve()
+        // Data first: a missing source or one that cannot supply an episode fails before compiling.
+        let trainData = try EpisodeSource.load(record.data, classes: record.trainSplit, rotations: record.rotations)
+        let tc = record.trainStep
+        let sampler = try EpisodeSampler(dataset: trainData, config: EpisodeConfig(
+            ways: tc.ways, shots: tc.shots, queries: tc.queries, metaBatchSize: tc.metaBatch), seed: record.seed)
+        let evaluate = try makeValidation(record, memoryLimit: memoryLimit)
         let trainGraph = try StepBuilder.trainStep(record.trainStep)
         let step = try ProgramFactory.make(trainGraph.graph, backend: backend, threads: threads, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
@@ -80,18 +86,16 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(step: step, signature: trainGraph.signature, store: store, options: options,
                                   metadata: ["run": try record.encoded(), "format": "metajit-checkpoint-1"], resume: resume)
 
-        let trainData = try OmniglotDataset.load(path: record.data, alphabets: record.trainSplit, rotations: record.rotations)
-        let tc = record.trainStep
-        let sampler = try EpisodeSampler(dataset: trainData, config: EpisodeConfig(
-            ways: tc.ways, shots: tc.shots, queries: tc.queries, metaBatchSize: tc.metaBatch), seed: record.seed)
         let loader = try sampler.makeLoader(threads: 2, capacity: 4, start: trainer.iteration)
         defer { loader.stop() }
-        let evaluate = try makeValidation(record, memoryLimit: memoryLimit)
-        log("training \(record.recipe ?? "conv4") (\(tc.algorithm.rawValue) on \(tc.backbone), \(tc.ways)-way \(tc.shots)-shot, meta-batch \(tc.metaBatch)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
+        let seeded = trainGraph.signature.inputs.contains(MNISTSeedNet.seedInputName)
+        log("training \(record.recipe ?? "conv4") (\(tc.algorithm.rawValue) on \(tc.backbone), \(tc.ways)-way \(tc.shots)-shot, meta-batch \(tc.metaBatch)) on \(record.trainSplit.count) \(EpisodeSource.mnist(record.data) == nil ? "alphabets" : "classes of \(record.data)"), backend \(backend.rawValue), from iteration \(trainer.iteration)")
         try trainer.run(batch: { i in
             guard let b = try loader.next() else { return nil }
             precondition(b.index == i, "loader out of order")
-            return BatchFeeds.make(b)
+            var feeds = BatchFeeds.make(b)
+            if seeded { feeds[MNISTSeedNet.seedInputName] = .i32([DropoutSeed.value(run: record.seed, iteration: i)], []) }
+            return feeds
         }, evaluate: evaluate)
         log("checkpoint: \(trainer.checkpointURL.path)")
     }
@@ -103,7 +107,7 @@ struct TrainCommand: ParsableCommand {
         c.metaBatch = min(5, evalEpisodes)
         let graph = try StepBuilder.evalStep(c)
         let step = try ProgramFactory.make(graph.graph, backend: backend, memoryLimit: memoryLimit)
-        let data = try OmniglotDataset.load(path: record.data, alphabets: record.valSplit, rotations: [0])
+        let data = try EpisodeSource.load(record.data, classes: record.valSplit, rotations: [0])
         let sampler = try EpisodeSampler(dataset: data, config: EpisodeConfig(
             ways: c.ways, shots: c.shots, queries: c.queries, metaBatchSize: c.metaBatch), seed: 12345)
         let names = Set(graph.parameters.map(\.name))
@@ -135,17 +139,20 @@ struct TrainCommand: ParsableCommand {
         if let backbone { step.backbone = backbone }
         if let optimizer { step.optimizer = optimizer }
         let protonet = step.algorithm == .protonet
-        let testSplit = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest
+        let source = try EpisodeSource.resolve(data ?? base?.data)
+        let splits = EpisodeSource.defaultSplits(source)
+        step.imageSize = EpisodeSource.imageSize(source)
+        let testSplit = try testSplit.map(DataLocator.split) ?? splits.test
         return RunRecord(
             recipe: base?.name, evalStep: step,
             trainWays: trainWays ?? (ways != nil && !protonet ? step.ways : base?.trainWays ?? step.ways),
             trainQueries: queries ?? base?.trainQueries ?? step.queries,
             outerLR: outerLR ?? base?.outerLR ?? 1e-3, halveEvery: base?.halveEvery ?? 0,
             evalInnerSteps: innerSteps ?? base?.evalInnerSteps ?? step.innerSteps,
-            data: try DataLocator.omniglot(data),
-            trainSplit: try trainSplit.map(DataLocator.split) ?? OmniglotSplit.metaTrain,
-            valSplit: try valSplit.map(DataLocator.split) ?? testSplit, testSplit: testSplit,
-            rotations: [0, 90, 180, 270], seed: seed)
+            data: source,
+            trainSplit: try trainSplit.map(DataLocator.split) ?? splits.train,
+            valSplit: try valSplit.map(DataLocator.split) ?? (testSplit == splits.test ? splits.validation : testSplit),
+            testSplit: testSplit, rotations: EpisodeSource.mnist(source) == nil ? [0, 90, 180, 270] : [0], seed: seed)
     }
 }
 
@@ -154,6 +161,6 @@ extension Algorithm: ExpressibleByArgument {}
 extension OuterOptimizer: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
 extension Backbone: ExpressibleByArgument {
-    /// Parses `conv4` or `mlp[:W1,W2,…]`.
+    /// Parses `conv4`, `mlp[:W1,W2,…]` or `mnist-seed[:W]`.
     public init?(argument: String) { self.init(spec: argument) }
 }

@@ -75,6 +75,10 @@ let gradTable: [GradRow] = [
     GradRow(name: "iota+constant", operands: [Operand(shape: [2, 3])]) {
         try $0[0] * $0[0].builder.apply(.iota(axis: 1), [], declared: TensorType(.f32, [2, 3])) + 1.5
     },
+    GradRow(name: "random_uniform (dropout mask)", operands: [Operand(shape: [3, 4])]) {
+        // The mask is a constant of x: d/dx exp(drop(x)) = mask · exp(drop(x)), at both orders.
+        try exp(dropout($0[0], keep: 0.5, seed: $0[0].builder.constant(7, .scalar, dtype: .i32), stream: 3))
+    },
 ]
 
 @Suite struct PrimitiveGradientTests {

@@ -82,6 +82,17 @@ let primitiveCases: [PrimitiveCase] = [
     PrimitiveCase("softmax cross-entropy", [[5, 4], [5]], dtypes: [.f32, .i32]) { _, x in try crossEntropy(logits: x[0], labels: x[1]) },
     PrimitiveCase("batch norm", [[3, 2, 4, 4], [2], [2]]) { _, x in try batchNorm(x[0], gamma: x[1], beta: x[2]) },
     PrimitiveCase("max pool", [[1, 2, 5, 4]]) { _, x in try maxPool2x2(x[0]) },
+    PrimitiveCase("random_uniform", [[4, 5], [4, 5]], dtypes: [.i32, .i32]) { b, x in
+        // Negative seeds and counters (as unsigned bit patterns) and large ones, through iota.
+        let counter = try x[1] * b.constant(-977, [4, 5], dtype: .i32) + linearIndex([4, 5], in: b)
+        return try (x[0] + b.constant(2_000_000_011, [4, 5], dtype: .i32)).randomUniform(counter: counter)
+    },
+    PrimitiveCase("random_uniform f64", [[3, 2]], dtypes: [.i32]) { b, x in
+        try x[0].randomUniform(counter: linearIndex([3, 2], in: b), dtype: .f64).cast(to: .f32)
+    },
+    PrimitiveCase("dropout", [[2, 3, 4, 4], []], dtypes: [.f32, .i32]) { _, x in
+        try exp(dropout(x[0], keep: 0.75, seed: x[1], stream: 5))
+    },
 ]
 
 /// Largest |a−b| relative to the larger of 1 and the reference's magnitude.

@@ -57,13 +57,14 @@ import Testing
               %25: f32[2] = cast %19
               %26: i32[2,3] = iota axis=1
               %27: f32[2,3] = stop_gradient %10
+              %28: f32[2,3] = random_uniform %26, %26
               output "sum" = %17
               output "acc" = %25
             }
             """
         let g = try Parser.parse(good)
         #expect(g.name == "hand \"written\"")
-        #expect(g.nodes.count == 18)
+        #expect(g.nodes.count == 19)
         #expect(g.outputs == [GraphOutput(name: "sum", node: 7), GraphOutput(name: "acc", node: 15)])
         #expect(try Parser.parse(Printer.print(g)) == g)
         // NaN constants compare unequal by value but print identically.
