@@ -22,6 +22,7 @@ let package = Package(
         .target(
             name: "EpisodeData",
             dependencies: ["MetaIR", "CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "Plotting", dependencies: ["EpisodeData"]),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
@@ -33,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Plotting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
         .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
         .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "TestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "EpisodeData", "TestSupport"]),
         .testTarget(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs", "TestSupport"]),
