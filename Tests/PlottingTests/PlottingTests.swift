@@ -1,5 +1,8 @@
 import EpisodeData
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Plotting
 import Testing
 
@@ -11,9 +14,30 @@ private func runs() -> [RunMetrics] {
         "val_accuracy": [RunMetrics.Point(x: 20, y: 0.6), RunMetrics.Point(x: 40, y: 0.8)],
     ])
     let b = RunMetrics(name: "run_b", path: "b/metrics.jsonl", series: [
-        "loss": line { 3 / $0 }, "accuracy": line { 0.5 }, "episodes_per_s": line { _ in 20 },
+        "loss": line { 3 / $0 }, "accuracy": line { _ in 0.5 }, "episodes_per_s": line { _ in 20 },
     ])
     return [a, b]
+}
+
+/// Collects, with Foundation's `XMLParser`, the panels of an SVG and the runs of the curves in each.
+private final class CurveCollector: NSObject, XMLParserDelegate {
+    var panels: [(metric: String, runs: [String])] = []
+    var depthInPanel = 0
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        if depthInPanel > 0 { depthInPanel += 1 }
+        if name == "g", attributes["class"] == "panel" {
+            panels.append((attributes["data-metric"] ?? "", []))
+            depthInPanel = 1
+        } else if name == "polyline", attributes["class"] == "curve", depthInPanel > 0, !panels.isEmpty {
+            panels[panels.count - 1].runs.append(attributes["data-run"] ?? "")
+        }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if depthInPanel > 0 { depthInPanel -= 1 }
+    }
 }
 
 @Suite struct PlottingTests {
@@ -41,14 +65,13 @@ private func runs() -> [RunMetrics] {
     /// The SVG is XML with one curve per run per panel (run b has no validation accuracy).
     @Test func svgHasOnePolylinePerRunPerPanel() throws {
         let figure = try LearningCurves(runs: runs())
-        let doc = try XMLDocument(data: Data(figure.svg().utf8))
-        let panels = try doc.nodes(forXPath: "//*[local-name()='g'][@class='panel']")
-        #expect(panels.count == 4)
-        for case let panel as XMLElement in panels {
-            let metric = panel.attribute(forName: "data-metric")?.stringValue ?? ""
-            let curves = try panel.nodes(forXPath: ".//*[local-name()='polyline'][@class='curve']")
-            let names = curves.compactMap { ($0 as? XMLElement)?.attribute(forName: "data-run")?.stringValue }
-            #expect(names == (metric == "val_accuracy" ? ["run-a"] : ["run-a", "run_b"]), "\(metric)")
+        let parser = XMLParser(data: Data(figure.svg().utf8))
+        let collector = CurveCollector()
+        parser.delegate = collector
+        #expect(parser.parse(), "\(String(describing: parser.parserError))")
+        #expect(collector.panels.map(\.metric) == ["loss", "accuracy", "val_accuracy", "episodes_per_s"])
+        for panel in collector.panels {
+            #expect(panel.runs == (panel.metric == "val_accuracy" ? ["run-a"] : ["run-a", "run_b"]), "\(panel.metric)")
         }
         #expect(figure.missing.map(\.metric) == ["val_accuracy"])
     }
