@@ -24,6 +24,7 @@ let package = Package(
         .target(
             name: "EpisodeData",
             dependencies: ["MetaIR", "CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "Plotting", dependencies: ["EpisodeData"]),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
@@ -35,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed", "Plotting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
         .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
         .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "TestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "EpisodeData", "TestSupport"]),
         .testTarget(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs", "TestSupport"]),

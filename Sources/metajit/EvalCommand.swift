@@ -13,13 +13,13 @@ struct EvalCommand: ParsableCommand {
     var checkpoint: String
 
     @Option(help: "fashion-mnist, mnist, digits or an Omniglot path (default: the one used in training).") var data: String?
-    @Option(help: "Alphabets to evaluate on (default: the held-out split recorded in training).") var split: String?
+    @Option(help: "Alphabets to evaluate on (default: the held-out split recorded in training; ignored with --manifest).") var split: String?
     @Option(help: "Classes per episode (default: as trained).") var ways: Int?
     @Option(help: "Support examples per class.") var shots: Int?
     @Option(help: "Query examples per class.") var queries: Int?
-    @Option(help: "Episodes to evaluate.") var episodes: Int = 600
+    @Option(help: "Episodes to evaluate (default: 600, or all of the --manifest).") var episodes: Int?
     @Option(name: .customLong("inner-steps"), help: "Inner steps at test time (default: the recipe's).") var innerSteps: Int?
-    @Option(help: "A fixed episode manifest (JSON) to evaluate instead of sampled episodes.") var manifest: String?
+    @Option(help: "A fixed episode manifest (JSON, e.g. from `metajit episodes`) to evaluate instead of sampled episodes; its ways, shots, queries and images are used.") var manifest: String?
     @Option(help: "Seed of the sampled test episodes.") var seed: UInt64 = 2024
     @Option(name: .customLong("meta-batch"), help: "Episodes per compiled evaluation call.") var metaBatch: Int = 5
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
@@ -46,27 +46,34 @@ struct EvalCommand: ParsableCommand {
         if let ways { c.ways = ways }
         if let shots { c.shots = shots }
         if let queries { c.queries = queries }
+        let plan = try manifest.map(ManifestPlan.init(path:))
+        try plan?.apply(to: &c, ways: ways, shots: shots, queries: queries)
+        let total = plan?.episodeCount(limit: episodes) ?? episodes ?? 600
         c.innerSteps = innerSteps ?? record.evalInnerSteps
-        c.metaBatch = max(1, min(metaBatch, episodes))
+        c.metaBatch = max(1, min(metaBatch, total))
         let graph = try StepBuilder.evalStep(c)
         var store = try ParameterStore(specs: graph.parameters, seed: 0, memoryLimit: memoryLimit)
         _ = try store.load(from: url)
-        let alphabets = try split.map(DataLocator.split) ?? record.testSplit
-        let dataset = try EpisodeSource.load(data.map { try EpisodeSource.resolve($0) } ?? record.data, classes: alphabets, rotations: [0])
+        let alphabets = try plan?.alphabets(ignoring: split) ?? split.map(DataLocator.split) ?? record.testSplit
+        let dataset = try EpisodeSource.load(data.map { try EpisodeSource.resolve($0) } ?? record.data, classes: alphabets,
+                                             rotations: plan?.manifest.rotations ?? [0])
         let config = EpisodeConfig(ways: c.ways, shots: c.shots, queries: c.queries, metaBatchSize: c.metaBatch)
-        let sampler = try manifest.map { try EpisodeSampler(dataset: dataset, manifestPath: $0, metaBatchSize: c.metaBatch) }
+        let sampler = try plan.map { try EpisodeSampler(dataset: dataset, manifest: $0.manifest, metaBatchSize: c.metaBatch, path: $0.path) }
             ?? EpisodeSampler(dataset: dataset, config: config, seed: seed)
-        let total = manifest != nil ? min(episodes, (sampler.metaBatchCount ?? 0) * c.metaBatch) : episodes
         let step = try ProgramFactory.make(graph.graph, backend: backend, memoryLimit: memoryLimit)
         let result = try Evaluator.evaluate(step: step, signature: graph.signature, store: store, episodes: total) { i in
-            BatchFeeds.make(try sampler.metaBatch(at: i))
+            BatchFeeds.make(try ManifestPlan.fullBatch(sampler, at: i))
         }
         print(result)
+        print(result.errorRateLine)
         var json: [String: Any] = [
-            "accuracy": result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
+            "accuracy": result.accuracy, "error_rate": 1 - result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
             "ways": c.ways, "shots": c.shots, "queries": c.queries, "inner_steps": c.innerSteps,
             "algorithm": c.algorithm.rawValue, "split": alphabets, "seed": seed, "checkpoint": url.path]
-        if let manifest { json["manifest"] = manifest }
+        if let plan {
+            json["manifest"] = plan.path
+            json["seed"] = plan.manifest.seed.map { $0 as Any } ?? NSNull()
+        }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

@@ -10,6 +10,12 @@ enum FlagCheck {
         throw ValidationError("\(flag) must be at least \(minimum), got \(value)")
     }
 
+    /// Throws unless `value` (when given) is at most `maximum`.
+    static func atMost(_ maximum: Int, _ value: Int?, _ flag: String) throws {
+        guard let value, value > maximum else { return }
+        throw ValidationError("\(flag) must be at most \(maximum), got \(value)")
+    }
+
     /// Throws unless `value` (when given) is finite and above zero, or at least zero with
     /// `allowZero`.
     static func finiteRate(_ value: Double?, _ flag: String, allowZero: Bool = false) throws {
