@@ -64,6 +64,7 @@ public enum Recipes {
                                                 innerSteps: 0, innerLR: 0, optimizer: .adam, imageSize: 28, width: 64, strided: false),
                                trainWays: 60, trainQueries: 5, outerLR: 1e-3, halveEvery: 2000, evalInnerSteps: 0, iterations: 20_000))
         }
+        list += metricRecipes
         return list
     }()
 

@@ -23,6 +23,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of the sampled test episodes.") var seed: UInt64 = 2024
     @Option(name: .customLong("meta-batch"), help: "Episodes per compiled evaluation call.") var metaBatch: Int = 5
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
+    @Flag(name: .customLong("nearest-neighbour"), help: "Also score nearest neighbour (pixels, and the trained embedding) on the same episodes.")
+    var nearestNeighbour = false
     @OptionGroup var limit: MemoryLimitOptions
 
     func validate() throws {
@@ -62,11 +64,15 @@ struct EvalCommand: ParsableCommand {
             BatchFeeds.make(try sampler.metaBatch(at: i))
         }
         print(result)
+        let neighbours = try nearestNeighbour ? NearestNeighbourEval.run(c, checkpoint: url, backend: backend, memoryLimit: memoryLimit,
+                                                                        episodes: total, batches: { BatchFeeds.make(try sampler.metaBatch(at: $0)) }) : nil
+        if let neighbours { print(neighbours.line) }
         var json: [String: Any] = [
             "accuracy": result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
             "ways": c.ways, "shots": c.shots, "queries": c.queries, "inner_steps": c.innerSteps,
             "algorithm": c.algorithm.rawValue, "split": alphabets, "seed": seed, "checkpoint": url.path]
         if let manifest { json["manifest"] = manifest }
+        if let neighbours { json["nearest_neighbour"] = neighbours.json }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "A recipe name (see above) or `conv4`.")
     var recipe: String
 
-    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet") var algorithm: Algorithm?
+    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet|relationnet|matchingnet|baseline|baselinepp") var algorithm: Algorithm?
     @Option(help: "Omniglot zips or folder (default: the bundled data/omniglot).") var data: String?
     @Option(name: .customLong("train-split"), help: "Comma-separated alphabets or a split file.") var trainSplit: String?
     @Option(name: .customLong("val-split"), help: "Validation alphabets (default: the test split).") var valSplit: String?
@@ -40,6 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("eval-every"), help: "Iterations between validation runs (0: never).") var evalEvery: Int = 100
     @Option(name: .customLong("eval-episodes"), help: "Validation episodes per run.") var evalEpisodes: Int = 100
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
+    @Flag(help: "Matching Networks: full context embeddings (bidirectional and attention LSTMs).") var fce = false
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup var limit: MemoryLimitOptions
 
@@ -59,6 +60,7 @@ struct TrainCommand: ParsableCommand {
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
         let memoryLimit = try limit.resolve()
+        if !record.trainStep.algorithm.isEpisodic { return try runBaseline(record, memoryLimit: memoryLimit) }
         let trainGraph = try StepBuilder.trainStep(record.trainStep)
         let step = try ProgramFactory.make(trainGraph.graph, backend: backend, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
@@ -125,7 +127,11 @@ struct TrainCommand: ParsableCommand {
         if let width { step.width = width }
         if let backbone { step.backbone = backbone }
         if let optimizer { step.optimizer = optimizer }
-        let protonet = step.algorithm == .protonet
+        if fce {
+            guard step.algorithm == .matchingnet else { throw ValidationError("--fce applies to matchingnet, not \(step.algorithm.rawValue)") }
+            step.fce = true
+        }
+        let protonet = step.algorithm == .protonet || !step.algorithm.isEpisodic
         let testSplit = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest
         return RunRecord(
             recipe: base?.name, evalStep: step,
