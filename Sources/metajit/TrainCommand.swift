@@ -10,7 +10,7 @@ import Runtime
 /// `metajit train`: meta-train a few-shot learner on Omniglot episodes with a compiled step.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Meta-train a model on episodes (MAML family or ProtoNet).",
+        commandName: "train", abstract: "Meta-train a model on episodes (MAML family, ProtoNet, Relation/Matching Networks) or a Baseline classifier.",
         discussion: "Recipes: \(Recipes.all.map(\.name).joined(separator: ", ")). Flags override the recipe.")
 
     @Argument(help: "A recipe name (see above) or `conv4`.")
