@@ -2,6 +2,7 @@ import Autodiff
 import EpisodeData
 import Foundation
 import GraphDSL
+import Graphs
 import Interpreter
 import MetaIR
 import MetaLearning
@@ -88,5 +89,30 @@ import Testing
             }
         }
         #expect(clippedGroups >= 1, "the test inputs should make the clip active")
+    }
+
+    /// The recipes exist with the papers' training queries, and their steps build.
+    @Test func metricRecipesBuild() throws {
+        let expected: [(String, Algorithm, Int, Int)] = [
+            ("relationnet-omniglot-5w1s", .relationnet, 5, 19), ("relationnet-omniglot-20w1s", .relationnet, 20, 10),
+            ("matchingnet-omniglot-5w1s", .matchingnet, 5, 15), ("baseline-omniglot-5w1s", .baseline, 8, 1),
+            ("baselinepp-omniglot-5w1s", .baselinepp, 8, 1)]
+        for (name, algorithm, trainWays, trainQueries) in expected {
+            let r = try #require(Recipes.named(name), "no recipe \(name)")
+            #expect(r.step.algorithm == algorithm && r.trainWays == trainWays && r.trainQueries == trainQueries, "\(name)")
+            var small = r.trainStep
+            small.width = 4
+            let train = algorithm.isEpisodic ? try StepBuilder.trainStep(small)
+                : try BaselineStep.trainStep(small, classes: 50, batch: 16)
+            #expect(train.signature.learningRate == "lr" && !train.signature.updates.isEmpty, "\(name)")
+            var eval = r.step
+            eval.width = 4
+            eval.innerSteps = min(eval.innerSteps, 2)
+            #expect(try StepBuilder.evalStep(eval).signature.taskAccuracy == "task_accuracy", "\(name)")
+        }
+        #expect(Recipes.named("relationnet-omniglot-5w1s")?.halveEvery == 100_000)
+        var mlp = try #require(Recipes.named("relationnet-omniglot-5w1s")).step
+        mlp.backbone = .mlp(hidden: [8])
+        #expect(throws: StepConfigError.self) { _ = try StepBuilder.trainStep(mlp) }
     }
 }
