@@ -67,6 +67,7 @@ public enum Recipes {
                                trainWays: 60, trainQueries: 5, outerLR: 1e-3, halveEvery: 2000, evalInnerSteps: 0, iterations: 20_000))
         }
         list += mnistRecipes
+        list += metricRecipes
         return list
     }()
 

@@ -74,9 +74,11 @@ public func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?) throws -> Tensor {
     return y
 }
 
-/// One LSTM step. `wx` `[in, 4H]`, `wh` `[H, 4H]`, `b` `[4H]`; gate order i, f, g, o.
+/// One LSTM step. `wx` `[in, 4H]`, `wh` `[R, 4H]`, `b` `[4H]`, `c` `[B, H]`; gate order i, f,
+/// g, o. The recurrent input `h` `[B, R]` is usually the previous hidden state (`R = H`);
+/// Matching Networks' attention LSTM feeds `[h, r]` (`R = 2H`).
 public func lstmCell(x: Tensor, h: Tensor, c: Tensor, wx: Tensor, wh: Tensor, b: Tensor) throws -> (h: Tensor, c: Tensor) {
-    let batch = x.shape[0], hidden = h.shape[1]
+    let batch = x.shape[0], hidden = wh.shape[1] / 4
     let gates = try x.matmul(wx) + h.matmul(wh) + b
     func gate(_ k: Int) throws -> Tensor {
         try gates.slice(start: [0, k * hidden], end: [batch, (k + 1) * hidden])

@@ -16,9 +16,25 @@ public enum Algorithm: String, Sendable, Codable, CaseIterable {
     case anil
     /// Prototypical Networks (Snell et al. 2017): nearest class mean in embedding space.
     case protonet
+    /// Relation Networks (Sung et al. 2018): a learned relation module scores query–class pairs.
+    case relationnet
+    /// Matching Networks (Vinyals et al. 2016): attention over cosine similarities
+    /// (`StepConfig.fce` adds full context embeddings).
+    case matchingnet
+    /// Baseline (Chen et al. 2019): Conv-4 trained as one classifier, a linear head fitted per episode.
+    case baseline
+    /// Baseline++ (Chen et al. 2019): as `baseline` with a scaled cosine-similarity head.
+    case baselinepp
 
     /// Whether the algorithm adapts a classifier head in an inner loop.
-    public var usesInnerLoop: Bool { self != .protonet }
+    public var usesInnerLoop: Bool { [.maml, .fomaml, .reptile, .metasgd, .anil].contains(self) }
+
+    /// Whether the training step is episodic (takes `support_x` … `query_y`); the baselines
+    /// train on plain mini-batches of labelled images instead (`BaselineStep`).
+    public var isEpisodic: Bool { self != .baseline && self != .baselinepp }
+
+    /// Algorithms whose training step is episodic.
+    public static var episodic: [Algorithm] { allCases.filter(\.isEpisodic) }
 }
 
 /// Shapes and hyperparameters of one compiled step.
@@ -47,11 +63,14 @@ public struct StepConfig: Sendable, Codable, Hashable {
     public var strided: Bool
     /// The network the learner is built on (`width` and `strided` configure Conv-4).
     public var backbone: Backbone
+    /// Matching Networks only: full context embeddings (bidirectional LSTM over the support
+    /// set, attention LSTM over each query).
+    public var fce: Bool = false
 
     /// Creates a configuration.
     public init(algorithm: Algorithm, ways: Int, shots: Int, queries: Int, metaBatch: Int, innerSteps: Int,
                 innerLR: Double, optimizer: OuterOptimizer = .adam, imageSize: Int = 28, width: Int = 64,
-                strided: Bool = false, backbone: Backbone = .conv4) {
+                strided: Bool = false, backbone: Backbone = .conv4, fce: Bool = false) {
         self.algorithm = algorithm
         self.ways = ways
         self.shots = shots
@@ -64,13 +83,15 @@ public struct StepConfig: Sendable, Codable, Hashable {
         self.width = width
         self.strided = strided
         self.backbone = backbone
+        self.fce = fce
     }
 
     enum CodingKeys: String, CodingKey {
-        case algorithm, ways, shots, queries, metaBatch, innerSteps, innerLR, optimizer, imageSize, width, strided, backbone
+        case algorithm, ways, shots, queries, metaBatch, innerSteps, innerLR, optimizer, imageSize, width, strided, backbone, fce
     }
 
-    /// Decodes a configuration; records written before backbones were selectable are Conv-4.
+    /// Decodes a configuration; records written before backbones were selectable are Conv-4,
+    /// and those written before `fce` existed have it off.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(algorithm: try c.decode(Algorithm.self, forKey: .algorithm), ways: try c.decode(Int.self, forKey: .ways),
@@ -80,6 +101,7 @@ public struct StepConfig: Sendable, Codable, Hashable {
                   optimizer: try c.decode(OuterOptimizer.self, forKey: .optimizer),
                   imageSize: try c.decode(Int.self, forKey: .imageSize), width: try c.decode(Int.self, forKey: .width),
                   strided: try c.decode(Bool.self, forKey: .strided),
-                  backbone: try c.decodeIfPresent(Backbone.self, forKey: .backbone) ?? .conv4)
+                  backbone: try c.decodeIfPresent(Backbone.self, forKey: .backbone) ?? .conv4,
+                  fce: try c.decodeIfPresent(Bool.self, forKey: .fce) ?? false)
     }
 }

@@ -32,7 +32,7 @@ public struct StepGraph {
 public enum StepBuilder {
     /// The network for a configuration (ProtoNet's has no head).
     public static func model(_ c: StepConfig) -> any FewShotNetwork {
-        let ways = c.algorithm == .protonet ? 0 : c.ways
+        let ways = c.algorithm.usesInnerLoop ? c.ways : 0
         switch c.backbone {
         case .conv4: return Conv4(imageSize: c.imageSize, width: c.width, ways: ways, strided: c.strided)
         case .mlp(let hidden): return FewShotMLP(inputSize: c.imageSize * c.imageSize, hidden: hidden, ways: ways)
@@ -51,6 +51,7 @@ public enum StepBuilder {
     /// Throws a `StepConfigError` for a configuration `StepConfig.validate()` refuses.
     public static func trainStep(_ c: StepConfig) throws -> StepGraph {
         try c.validate()
+        if let metric = try MetricSteps.trainStep(c) { return metric }
         let learned = learnedSpecs(c)
         let state = c.optimizer.stateSpecs(for: learned)
         let b = GraphBuilder(name: "train-\(c.algorithm.rawValue)")
@@ -90,6 +91,7 @@ public enum StepBuilder {
     /// Throws a `StepConfigError` for a configuration `StepConfig.validate()` refuses.
     public static func evalStep(_ c: StepConfig) throws -> StepGraph {
         try c.validate()
+        if let metric = try MetricSteps.evalStep(c) { return metric }
         let learned = learnedSpecs(c)
         let b = GraphBuilder(name: "eval-\(c.algorithm.rawValue)")
         let p = try Parameters(declaring: learned, in: b)

@@ -23,6 +23,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of the sampled test episodes.") var seed: UInt64 = 2024
     @Option(name: .customLong("meta-batch"), help: "Episodes per compiled evaluation call.") var metaBatch: Int = 5
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
+    @Flag(name: .customLong("nearest-neighbour"), help: "Also score nearest neighbour (pixels, and the trained embedding) on the same episodes.")
+    var nearestNeighbour = false
     @OptionGroup var limit: MemoryLimitOptions
 
     func validate() throws {
@@ -66,6 +68,9 @@ struct EvalCommand: ParsableCommand {
         }
         print(result)
         print(result.errorRateLine)
+        let neighbours = try nearestNeighbour ? NearestNeighbourEval.run(c, checkpoint: url, backend: backend, memoryLimit: memoryLimit,
+                                                                        episodes: total, batches: { BatchFeeds.make(try ManifestPlan.fullBatch(sampler, at: $0)) }) : nil
+        if let neighbours { print(neighbours.line) }
         var json: [String: Any] = [
             "accuracy": result.accuracy, "error_rate": 1 - result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
             "ways": c.ways, "shots": c.shots, "queries": c.queries, "inner_steps": c.innerSteps,
@@ -74,6 +79,7 @@ struct EvalCommand: ParsableCommand {
             json["manifest"] = plan.path
             json["seed"] = plan.manifest.seed.map { $0 as Any } ?? NSNull()
         }
+        if let neighbours { json["nearest_neighbour"] = neighbours.json }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

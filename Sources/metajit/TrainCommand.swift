@@ -10,13 +10,13 @@ import Runtime
 /// `metajit train`: meta-train a few-shot learner on Omniglot episodes with a compiled step.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Meta-train a model on episodes (MAML family or ProtoNet).",
+        commandName: "train", abstract: "Meta-train a model on episodes (MAML family, ProtoNet, Relation/Matching Networks) or a Baseline classifier.",
         discussion: "Recipes: \(Recipes.all.map(\.name).joined(separator: ", ")). Flags override the recipe.")
 
     @Argument(help: "A recipe name (see above) or `conv4`.")
     var recipe: String
 
-    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet") var algorithm: Algorithm?
+    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet|relationnet|matchingnet|baseline|baselinepp") var algorithm: Algorithm?
     @Option(help: "fashion-mnist, mnist, digits, or Omniglot zips or folder (default: the bundled data/omniglot).") var data: String?
     @Option(name: .customLong("train-split"), help: "Comma-separated alphabets (MNIST family: labels) or a split file.") var trainSplit: String?
     @Option(name: .customLong("val-split"), help: "Validation alphabets (default: the test split).") var valSplit: String?
@@ -40,6 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("eval-every"), help: "Iterations between validation runs (0: never).") var evalEvery: Int = 100
     @Option(name: .customLong("eval-episodes"), help: "Validation episodes per run.") var evalEpisodes: Int = 100
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
+    @Flag(help: "Matching Networks: full context embeddings (bidirectional and attention LSTMs).") var fce = false
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup var limit: MemoryLimitOptions
     @Option(help: "Threads per compiled step (per process).") var threads: Int = 2
@@ -68,6 +69,7 @@ struct TrainCommand: ParsableCommand {
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
         let memoryLimit = try limit.resolve()
+        if !record.trainStep.algorithm.isEpisodic { return try runBaseline(record, memoryLimit: memoryLimit) }
         // Data first: a missing source or one that cannot supply an episode fails before compiling.
         let trainData = try EpisodeSource.load(record.data, classes: record.trainSplit, rotations: record.rotations)
         let tc = record.trainStep
@@ -138,7 +140,11 @@ struct TrainCommand: ParsableCommand {
         if let width { step.width = width }
         if let backbone { step.backbone = backbone }
         if let optimizer { step.optimizer = optimizer }
-        let protonet = step.algorithm == .protonet
+        if fce {
+            guard step.algorithm == .matchingnet else { throw ValidationError("--fce applies to matchingnet, not \(step.algorithm.rawValue)") }
+            step.fce = true
+        }
+        let protonet = step.algorithm == .protonet || !step.algorithm.isEpisodic
         let source = try EpisodeSource.resolve(data ?? base?.data)
         let splits = EpisodeSource.defaultSplits(source)
         step.imageSize = EpisodeSource.imageSize(source)

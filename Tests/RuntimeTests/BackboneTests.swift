@@ -32,13 +32,14 @@ import Testing
         #expect(round.backbone == .mlp(hidden: [8]))
     }
 
-    @Test("every algorithm builds on the MLP", arguments: Algorithm.allCases)
+    // Relation Networks compare feature maps and the baselines train Conv-4: they refuse the MLP.
+    @Test("every algorithm builds on the MLP", arguments: Algorithm.episodic.filter { $0 != .relationnet })
     func everyAlgorithmBuildsOnTheMLP(_ a: Algorithm) throws {
         let step = try StepBuilder.trainStep(Self.config(a, .mlp(hidden: [32, 16])))
         let names = Set(step.graph.parameters.map(\.name))
         #expect(names.contains("layer1.w") && names.contains("layer2.b"))
         #expect(!names.contains { $0.hasPrefix("conv") })
-        #expect(names.contains("head.w") == (a != .protonet))
+        #expect(names.contains("head.w") == a.usesInnerLoop)
         #expect(step.signature.updates.contains { $0.parameter == "layer1.w" })
         #expect(step.signature.learningRate == "lr")
     }
