@@ -24,6 +24,7 @@ public enum MetricSteps {
         switch c.backbone {
         case .conv4: size = Conv4(imageSize: c.imageSize, width: c.width, ways: 0, strided: c.strided).embeddingSize
         case .mlp(let hidden): size = hidden.last ?? c.imageSize * c.imageSize
+        case .mnistSeed(let hidden): size = hidden
         }
         return MatchingNetwork(backbone: backbone, embeddingSize: size, fce: c.fce)
     }

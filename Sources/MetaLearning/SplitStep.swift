@@ -24,6 +24,10 @@ extension StepBuilder {
     /// `c.metaBatch`. Its parameters are the learned ones only (no optimiser state).
     public static func gradientStep(_ c: StepConfig, tasks: Int) throws -> StepGraph {
         try c.validate()
+        guard c.algorithm.usesInnerLoop || c.algorithm == .protonet else {
+            throw StepConfigError(field: "algorithm", message: "distributed training splits the meta-batch of the MAML family "
+                + "and ProtoNet; \(c.algorithm.rawValue) trains one episode or batch per step, so run it without --distributed")
+        }
         guard tasks >= 1, tasks <= c.metaBatch else {
             throw StepConfigError(field: "metaBatch", message: "a share of the meta-batch must hold 1 to \(c.metaBatch) tasks, got \(tasks)")
         }

@@ -78,6 +78,13 @@ struct SplitStepTests {
         #expect(throws: StepConfigError.self) { try StepBuilder.gradientStep(c, tasks: 5) }
     }
 
+    @Test("learners that train one episode or batch per step are refused with a plain error",
+          arguments: [Algorithm.relationnet, .matchingnet, .baseline, .baselinepp])
+    func notSplittable(_ a: Algorithm) throws {
+        let error = #expect(throws: StepConfigError.self) { try StepBuilder.gradientStep(Self.config(a, metaBatch: 4), tasks: 2) }
+        #expect(error?.description.contains("without --distributed") == true)
+    }
+
     @Test("one-process DataParallelTrainer matches the fused Trainer", arguments: [Algorithm.maml, .reptile, .metasgd])
     func oneProcess(_ a: Algorithm) throws {
         let c = Self.config(a, metaBatch: 3), iterations = 3
