@@ -128,7 +128,8 @@ public final class DataParallelTrainer {
                     evaluate: ((ParameterStore) throws -> EvalResult)?) throws {
         let lead = reducer.rank == 0
         let bar = ProgressLine(total: options.iterations, enabled: options.progress && lead)
-        let start = Date(), startIteration = iteration
+        let startIteration = iteration
+        let recorder = IterationRecorder(options: options, bar: bar, startIteration: iteration)
         var lastCheckpoint: String? = lead && FileManager.default.fileExists(atPath: checkpointURL.path) ? checkpointURL.path : nil
         let counts = Dictionary(store.specs.map { ($0.name, $0.type.shape.count) }, uniquingKeysWith: { a, _ in a })
         // The learned parameters the gradient step reads, refreshed from the update step after each update.
@@ -192,29 +193,12 @@ public final class DataParallelTrainer {
             }
             iteration += 1
             guard lead else { continue }
-            let elapsed = Date().timeIntervalSince(start)
-            let rate = Double((iteration - startIteration) * options.tasksPerBatch) / max(elapsed, 1e-9)
-            var record: [String: Double] = ["iteration": Double(iteration), "loss": loss, "lr": lr, "episodes_per_s": rate,
-                                            "elapsed_s": elapsed, "ranks": Double(reducer.size),
-                                            "allreduce_share": timing.allreduceShare]
-            if let accuracy { record["accuracy"] = accuracy }
-            let evaluating = evaluate != nil && options.evaluateEvery > 0
-                && (iteration % options.evaluateEvery == 0 || iteration == options.iterations)
-            let checkpointing = iteration % options.checkpointEvery == 0 || iteration == options.iterations
-            if evaluating || checkpointing { try syncStore() }
-            if evaluating, let evaluate {
-                let r = try evaluate(store)
-                record["val_accuracy"] = r.accuracy
-                record["val_ci95"] = r.ci95
-                bar.note(String(format: "iteration %d: validation %@", iteration, r.description))
-            }
-            try metrics?.append(record)
-            if checkpointing {
-                try saveCheckpoint()
+            if try recorder.record(iteration: iteration, loss: loss, accuracy: accuracy, lr: lr,
+                                   extra: ["ranks": Double(reducer.size), "allreduce_share": timing.allreduceShare],
+                                   metrics: metrics, sync: syncStore, evaluate: evaluate.map { e in { try e(self.store) } },
+                                   checkpoint: saveCheckpoint) {
                 lastCheckpoint = checkpointURL.path
             }
-            bar.update(iteration: iteration, loss: loss, accuracy: accuracy, episodesPerSecond: rate,
-                       remaining: Double(options.iterations - iteration) * elapsed / Double(iteration - startIteration))
         }
         try syncStore()
         bar.finish()

@@ -114,8 +114,7 @@ public final class Trainer {
     public func run(batch: (Int) throws -> [String: FeedValue]?,
                     evaluate: ((ParameterStore) throws -> EvalResult)?) throws {
         let bar = ProgressLine(total: options.iterations, enabled: options.progress)
-        let start = Date()
-        let startIteration = iteration
+        let recorder = IterationRecorder(options: options, bar: bar, startIteration: iteration)
         var lastCheckpoint: String? = FileManager.default.fileExists(atPath: checkpointURL.path) ? checkpointURL.path : nil
         for (n, v) in store.values { try step.set(n, v) }
         func syncStore() throws {
@@ -140,28 +139,11 @@ public final class Trainer {
             }
             try step.apply(signature.updates)
             iteration += 1
-            let elapsed = Date().timeIntervalSince(start)
-            let rate = Double((iteration - startIteration) * options.tasksPerBatch) / max(elapsed, 1e-9)
-            var record: [String: Double] = ["iteration": Double(iteration), "loss": loss, "lr": lr,
-                                            "episodes_per_s": rate, "elapsed_s": elapsed]
-            if let accuracy { record["accuracy"] = accuracy }
-            let evaluating = evaluate != nil && options.evaluateEvery > 0
-                && (iteration % options.evaluateEvery == 0 || iteration == options.iterations)
-            let checkpointing = iteration % options.checkpointEvery == 0 || iteration == options.iterations
-            if evaluating || checkpointing { try syncStore() }
-            if evaluating, let evaluate {
-                let r = try evaluate(store)
-                record["val_accuracy"] = r.accuracy
-                record["val_ci95"] = r.ci95
-                bar.note(String(format: "iteration %d: validation %@", iteration, r.description))
-            }
-            try metrics.append(record)
-            if checkpointing {
-                try saveCheckpoint()
+            if try recorder.record(iteration: iteration, loss: loss, accuracy: accuracy, lr: lr, metrics: metrics,
+                                   sync: syncStore, evaluate: evaluate.map { e in { try e(self.store) } },
+                                   checkpoint: saveCheckpoint) {
                 lastCheckpoint = checkpointURL.path
             }
-            bar.update(iteration: iteration, loss: loss, accuracy: record["accuracy"], episodesPerSecond: rate,
-                       remaining: Double(options.iterations - iteration) * elapsed / Double(iteration - startIteration))
         }
         try syncStore()
         bar.finish()
