@@ -73,16 +73,7 @@ struct MPIRunTests {
         guard let mpirun = MPI.mpirun, let metajit = MPI.metajit else { throw CLIMissing() }
         let dir = try TestPaths.makeTemporaryFolder(prefix: "mpi-fault")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let job = try MPI.Running(mpirun, MPI.local(2) + [metajit]
-            + MPI.trainArguments(out: dir, iterations: 1_000_000, checkpointEvery: 2) + ["--distributed", "mpi"])
-        let ckpt = dir.appendingPathComponent(Trainer.checkpointName)
-        let deadline = Date().addingTimeInterval(180)
-        while !FileManager.default.fileExists(atPath: ckpt.path), job.process.isRunning, Date() < deadline { usleep(100_000) }
-        guard let victim = Self.rank(1, under: job.process.processIdentifier) else {
-            let r = job.wait(timeout: 1)
-            Issue.record("rank 1 not found under mpirun \(job.process.processIdentifier): \(r.log)")
-            return
-        }
+        guard let (job, victim) = try Self.startLongRun(mpirun, metajit, out: dir, extra: []) else { return }
         kill(victim, SIGKILL)
         let killed = Date()
         let r = job.wait(timeout: 120)
@@ -107,17 +98,7 @@ struct MPIRunTests {
         guard let mpirun = MPI.mpirun, let metajit = MPI.metajit else { throw CLIMissing() }
         let dir = try TestPaths.makeTemporaryFolder(prefix: "mpi-hang")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let job = try MPI.Running(mpirun, MPI.local(2) + [metajit]
-            + MPI.trainArguments(out: dir, iterations: 1_000_000, checkpointEvery: 2)
-            + ["--distributed", "mpi", "--collective-timeout", "4"])
-        let ckpt = dir.appendingPathComponent(Trainer.checkpointName)
-        let deadline = Date().addingTimeInterval(180)
-        while !FileManager.default.fileExists(atPath: ckpt.path), job.process.isRunning, Date() < deadline { usleep(100_000) }
-        guard let victim = Self.rank(1, under: job.process.processIdentifier) else {
-            let r = job.wait(timeout: 1)
-            Issue.record("rank 1 not found under mpirun \(job.process.processIdentifier): \(r.log)")
-            return
-        }
+        guard let (job, victim) = try Self.startLongRun(mpirun, metajit, out: dir, extra: ["--collective-timeout", "4"]) else { return }
         kill(victim, SIGSTOP)
         let stopped = Date()
         let r = job.wait(timeout: 90)
@@ -130,6 +111,24 @@ struct MPIRunTests {
         #expect(afterStop < 60, "the job took \(afterStop) s to stop")
         let c = try MPI.checkpoint(dir)
         #expect(c.metadata["iteration"].flatMap(Int.init).map { $0 >= 2 } == true)
+    }
+
+    /// Starts a 2-rank run of a million iterations that checkpoints every 2, waits for its
+    /// first checkpoint and returns the job with rank 1's process id (nil, with an issue
+    /// recorded, if rank 1 cannot be found).
+    static func startLongRun(_ mpirun: String, _ metajit: String, out dir: URL,
+                             extra: [String]) throws -> (MPI.Running, Int32)? {
+        let job = try MPI.Running(mpirun, MPI.local(2) + [metajit]
+            + MPI.trainArguments(out: dir, iterations: 1_000_000, checkpointEvery: 2) + ["--distributed", "mpi"] + extra)
+        let ckpt = dir.appendingPathComponent(Trainer.checkpointName)
+        let deadline = Date().addingTimeInterval(180)
+        while !FileManager.default.fileExists(atPath: ckpt.path), job.process.isRunning, Date() < deadline { usleep(100_000) }
+        guard let victim = rank(1, under: job.process.processIdentifier) else {
+            let r = job.wait(timeout: 1)
+            Issue.record("rank 1 not found under mpirun \(job.process.processIdentifier): \(r.log)")
+            return nil
+        }
+        return (job, victim)
     }
 
     /// The process below `parent` (children and grandchildren) whose environment says it is
