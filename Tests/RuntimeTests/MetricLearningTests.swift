@@ -33,15 +33,8 @@ struct MetricLearningTests {
         let trainer = try Trainer(step: program, signature: train.signature, store: ParameterStore(specs: train.parameters, seed: 7),
                                   options: RT.options(iterations: iterations, dir: dir, checkpointEvery: iterations, lr: outerLR, tasks: tasks),
                                   metadata: ["algorithm": tag], resume: false)
-        let loader = try sampler.makeLoader(threads: 1, capacity: 4, start: trainer.iteration)
-        defer { loader.stop() }
-        let start = ContinuousClock.now
-        try trainer.run(batch: { i in
-            guard let b = try loader.next() else { return nil }
-            precondition(b.index == i, "loader out of order")
-            return feeds(b)
-        }, evaluate: nil)
-        return (trainer.store, RT.seconds(since: start))
+        let seconds = try RT.run(trainer, sampler: sampler, feeds: feeds)
+        return (trainer.store, seconds)
     }
 
     @Test("Matching Networks with full context embeddings: held-out 5-way 1-shot accuracy rises above 0.30")

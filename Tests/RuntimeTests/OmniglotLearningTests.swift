@@ -37,15 +37,7 @@ struct OmniglotLearningTests {
                                       options: RT.options(iterations: iterations, dir: dir, checkpointEvery: iterations,
                                                           lr: lr, tasks: OmniglotFixture.metaBatch),
                                       metadata: ["algorithm": algorithm.rawValue], resume: false)
-            let loader = try sampler.makeLoader(threads: 1, capacity: 4, start: trainer.iteration)
-            defer { loader.stop() }
-            let start = ContinuousClock.now
-            try trainer.run(batch: { i in
-                guard let b = try loader.next() else { return nil }
-                precondition(b.index == i, "loader out of order")
-                return RT.feeds(b)
-            }, evaluate: nil)
-            let trainSeconds = RT.seconds(since: start)
+            let trainSeconds = try RT.run(trainer, sampler: sampler)
             let after = try Self.heldOut(s, trainer.store)
             RT.note(String(format: "%@: %d iterations (lr %g) in %.1f s; held-out accuracy %.3f → %.3f ± %.3f (%d episodes)",
                            algorithm.rawValue, iterations, lr, trainSeconds, before.accuracy, after.accuracy, after.ci95, after.episodes))

@@ -36,6 +36,21 @@ enum RT {
         try OmniglotDataset(store: store.get(), alphabets: OmniglotSplit.metaTest, rotations: [0])
     }
 
+    /// Runs `trainer` to its last iteration on batches streamed from `sampler` (one loader
+    /// thread), fed through `feeds`; returns the seconds it took.
+    static func run<D: ClassDataset>(_ trainer: Trainer, sampler: EpisodeSampler<D>,
+                                     feeds: (MetaBatch) -> [String: FeedValue] = RT.feeds) throws -> Double {
+        let loader = try sampler.makeLoader(threads: 1, capacity: 4, start: trainer.iteration)
+        defer { loader.stop() }
+        let start = ContinuousClock.now
+        try trainer.run(batch: { i in
+            guard let b = try loader.next() else { return nil }
+            precondition(b.index == i, "loader out of order")
+            return feeds(b)
+        }, evaluate: nil)
+        return seconds(since: start)
+    }
+
     /// A meta-batch as step inputs (what `metajit train` feeds: `BatchFeeds.make`).
     static func feeds(_ b: MetaBatch) -> [String: FeedValue] {
         ["support_x": .f32(b.supportX, b.supportXShape), "support_y": .i32(b.supportY, b.supportYShape),
