@@ -1,6 +1,7 @@
 import EpisodeData
 import Foundation
 import Glyphs
+import MetaIR
 import MetaLearning
 import Runtime
 

@@ -49,7 +49,7 @@ extension TrainCommand {
                 }
             }
         }
-        log("compiled \(MultiSourceData.buckets.count) shape buckets (\(MultiSourceData.buckets.map(\.description).joined(separator: ", "))) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        log("compiled \(MultiSourceData.buckets.count) shape buckets (\(MultiSourceData.buckets.map(\ShapeBucket.description).joined(separator: ", "))) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         let store = try ParameterStore(specs: graph.parameters, seed: seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
         let options = TrainerOptions(
@@ -63,7 +63,11 @@ extension TrainCommand {
         }
         defer { loader.stop() }
         log("training \(recipe.name) (\(learner.rawValue) on \(c.backbone)) on \(names.joined(separator: ", ")), backend \(backend.rawValue), from iteration \(trainer.iteration)")
+        let first = trainer.iteration, started = Date()
         try trainer.run(batch: { _ in try loader.next().map(MultiSourceData.feeds) }, evaluate: evaluate)
+        let seconds = Date().timeIntervalSince(started)
+        log(String(format: "trained %d iterations in %.1f s (%.1f episodes/s, sampler and loader included)",
+                   trainer.iteration - first, seconds, Double(trainer.iteration - first) / max(seconds, 1e-9)))
         log("checkpoint: \(trainer.checkpointURL.path)")
     }
 }
@@ -85,11 +89,21 @@ extension EvalCommand {
         var table: [String: Any] = [:]
         for (name, group) in groups {
             let sampler = try MetaDatasetSampler(sources: group, seed: seed)
+            var sampling = 0.0, supportSizes = 0
+            let start = Date()
             let result = try Evaluator.evaluate(step: step, signature: graph.signature, store: store, episodes: total) { i in
-                MultiSourceData.feeds(try MultiSourceData.padded(sampler, at: i))
+                let t = Date()
+                let p = try MultiSourceData.padded(sampler, at: i)
+                sampling += Date().timeIntervalSince(t)
+                supportSizes += p.supportCount
+                return MultiSourceData.feeds(p)
             }
+            let wall = Date().timeIntervalSince(start)
             print("\(name): \(result)")
-            table[name] = ["accuracy": result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss]
+            table[name] = ["accuracy": result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
+                           "sampler_episodes_per_s": Double(result.episodes) / max(sampling, 1e-9),
+                           "eval_episodes_per_s": Double(result.episodes) / max(wall, 1e-9),
+                           "mean_support": Double(supportSizes) / Double(max(result.episodes, 1))]
         }
         var json: [String: Any] = [
             "learner": ms.learner.rawValue, "recipe": record.recipe.map { $0 as Any } ?? NSNull(),

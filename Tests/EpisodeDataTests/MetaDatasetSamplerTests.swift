@@ -68,7 +68,8 @@ struct SizedDataset: ClassDataset {
         var large: [Int] = [], small: [Int] = []
         for i in 0..<300 {
             let e = try s.episode(at: i)
-            capped = capped || e.support.count == 500
+            // Σ_c (⌊R_c·(S − N)⌋ + 1) loses under one image per class to the floors.
+            capped = capped || e.support.count > 500 - e.ways
             for (l, c) in e.classes.enumerated() {
                 let n = s.sources[0].dataset.imageCount(ofClass: c)
                 if n >= 500 { large.append(e.shots[l]) } else if n < 300 { small.append(e.shots[l]) }
