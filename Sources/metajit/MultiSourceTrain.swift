@@ -90,12 +90,15 @@ extension EvalCommand {
         for (name, group) in groups {
             let sampler = try MetaDatasetSampler(sources: group, seed: seed)
             var sampling = 0.0, supportSizes = 0
+            var shapes = Set<[Int]>(), bucketUse = [Int](repeating: 0, count: MultiSourceData.buckets.count)
             let start = Date()
             let result = try Evaluator.evaluate(step: step, signature: graph.signature, store: store, episodes: total) { i in
                 let t = Date()
                 let p = try MultiSourceData.padded(sampler, at: i)
                 sampling += Date().timeIntervalSince(t)
                 supportSizes += p.supportCount
+                shapes.insert([p.ways, p.supportCount, p.queryCount])
+                if let k = MultiSourceData.buckets.firstIndex(where: { $0.support == p.maxSupport && $0.query == p.maxQuery }) { bucketUse[k] += 1 }
                 return MultiSourceData.feeds(p)
             }
             let wall = Date().timeIntervalSince(start)
@@ -103,7 +106,8 @@ extension EvalCommand {
             table[name] = ["accuracy": result.accuracy, "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss,
                            "sampler_episodes_per_s": Double(result.episodes) / max(sampling, 1e-9),
                            "eval_episodes_per_s": Double(result.episodes) / max(wall, 1e-9),
-                           "mean_support": Double(supportSizes) / Double(max(result.episodes, 1))]
+                           "mean_support": Double(supportSizes) / Double(max(result.episodes, 1)),
+                           "distinct_shapes": shapes.count, "bucket_episodes": bucketUse]
         }
         var json: [String: Any] = [
             "learner": ms.learner.rawValue, "recipe": record.recipe.map { $0 as Any } ?? NSNull(),
