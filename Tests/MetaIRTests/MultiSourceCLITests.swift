@@ -42,7 +42,20 @@ private let hasFonts = FileManager.default.fileExists(atPath: "/usr/share/fonts/
         let omniglot = try runMetaJIT(["train", "protonet-multisource", "--sources", "omniglot", "--data", "/nonexistent-omniglot",
                                        "--iterations", "1", "--out", out.path])
         #expect(omniglot.status != 0 && omniglot.err.contains("'omniglot' is not installed"), "\(omniglot.err)")
+        let other = try runMetaJIT(["train", "protonet-omniglot-5w1s", "--sources", "glyphs", "--iterations", "1", "--out", out.path])
+        #expect(other.status != 0 && other.err.contains("--sources applies to protonet-multisource"), "\(other.err)")
         #expect(!r.err.contains("Fatal error") && !unknown.err.contains("Fatal error"))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path))
+    }
+
+    @Test("--per-source on a checkpoint that is not multi-source is refused with its recipe named")
+    func perSourceNeedsAMultiSourceCheckpoint() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let train = try runMetaJIT(["train", "conv4", "--algorithm", "protonet", "--backbone", "mlp:8", "--ways", "5", "--shots", "1",
+                                    "--queries", "2", "--meta-batch", "1", "--iterations", "1", "--eval-every", "0", "--quiet", "--out", out.path])
+        #expect(train.status == 0, "\(train.err)")
+        let eval = try runMetaJIT(["eval", out.path, "--per-source", "--episodes", "2"])
+        #expect(eval.status != 0 && eval.err.contains("--per-source applies to multi-source checkpoints") && eval.err.contains("conv4"), "\(eval.err)")
     }
 }
