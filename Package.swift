@@ -25,6 +25,8 @@ let package = Package(
             name: "EpisodeData",
             dependencies: ["MetaIR", "CMetaZlib", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Plotting", dependencies: ["EpisodeData"]),
+        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+        .target(name: "Glyphs", dependencies: ["CFreeType", "EpisodeData"]),
         .target(name: "GraphDSL", dependencies: ["MetaIR"]),
         .target(name: "Autodiff", dependencies: ["GraphDSL", "MetaIR"]),
         .target(name: "Interpreter", dependencies: ["MetaIR"]),
@@ -36,19 +38,19 @@ let package = Package(
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed", "Plotting",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed", "Plotting", "Glyphs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TestSupport", dependencies: ["MetaIR"], path: "Tests/TestSupport"),
         .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
         .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
-        .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "TestSupport"]),
+        .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "Glyphs", "TestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "EpisodeData", "TestSupport"]),
         .testTarget(
             name: "AutodiffTests",
             dependencies: ["Autodiff", "GraphDSL", "Interpreter", "MetaIR", "MetaLearning", "Passes", "Graphs", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "MetaLearning", "EpisodeData", "Glyphs", "Interpreter", "MetaIR", "Graphs", "GraphDSL", "Autodiff", "JIT", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Runtime", "MetaLearning", "Interpreter", "MetaIR", "TestSupport"]),
         .testTarget(name: "MetaIRTests", dependencies: ["MetaIR", "GraphDSL", "Interpreter", "MetaLearning", "Graphs", "TestSupport"]),
     ]

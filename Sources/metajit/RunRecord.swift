@@ -21,6 +21,8 @@ struct RunRecord: Codable {
     var testSplit: [String]
     var rotations: [Int]
     var seed: UInt64
+    /// Multi-source runs: the learner and sources (nil for every other run).
+    var multiSource: MultiSourceRecord? = nil
 
     var trainStep: StepConfig {
         var c = evalStep

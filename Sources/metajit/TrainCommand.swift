@@ -49,6 +49,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("collective-timeout"),
             help: "With --distributed: seconds one allreduce or broadcast may wait for the other ranks before this rank gives up and the job ends (0: wait forever).")
     var collectiveTimeout: Double = 600
+    @Option(help: "Multi-source recipes: comma-separated sources (default: omniglot,fashion-mnist,mnist,digits,glyphs).")
+    var sources: String?
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
@@ -66,6 +68,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let distributed { return try runDistributed(distributed) }
+        if let base = Recipes.named(recipe), let learner = base.multiSource { return try runMultiSource(base, learner: learner) }
+        guard sources == nil else { throw ValidationError("--sources applies to protonet-multisource and protomaml-multisource, not \(recipe)") }
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)
         let memoryLimit = try limit.resolve()
