@@ -92,14 +92,7 @@ public final class DataParallelTrainer {
         var iteration: Int64 = 0
         let ckpt = options.outputDirectory.appendingPathComponent(Trainer.checkpointName)
         if reducer.rank == 0 {
-            SafeTensors.removeStaleTemporaries(besides: ckpt)
-            if resume {
-                let meta = try store.load(from: ckpt)
-                guard let it = meta["iteration"].flatMap(Int64.init) else {
-                    throw CheckpointError(path: ckpt.path, message: "metadata has no iteration")
-                }
-                iteration = it
-            }
+            iteration = Int64(try Trainer.prepareCheckpoint(ckpt, store: &store, resume: resume))
         }
         // Rank 0's parameters and iteration for everyone (fresh runs agree already: same seed).
         var it = [iteration]

@@ -89,16 +89,8 @@ public final class Trainer {
         self.options = options
         self.metadata = metadata
         var store = store
-        var iteration = 0
         let ckpt = options.outputDirectory.appendingPathComponent(Self.checkpointName)
-        SafeTensors.removeStaleTemporaries(besides: ckpt)
-        if resume {
-            let meta = try store.load(from: ckpt)
-            guard let it = meta["iteration"].flatMap(Int.init) else {
-                throw CheckpointError(path: ckpt.path, message: "metadata has no iteration")
-            }
-            iteration = it
-        }
+        let iteration = try Self.prepareCheckpoint(ckpt, store: &store, resume: resume)
         self.store = store
         self.iteration = iteration
         metrics = try MetricsLog(url: options.outputDirectory.appendingPathComponent(Self.metricsName),
@@ -147,6 +139,19 @@ public final class Trainer {
         }
         try syncStore()
         bar.finish()
+    }
+
+    /// Clears a killed write's temporary files beside `checkpoint`; with `resume`, loads the
+    /// checkpoint into `store` and returns its iteration (0 otherwise).
+    /// - Throws: ``CheckpointError`` for a checkpoint that cannot be read or has no iteration.
+    static func prepareCheckpoint(_ checkpoint: URL, store: inout ParameterStore, resume: Bool) throws -> Int {
+        SafeTensors.removeStaleTemporaries(besides: checkpoint)
+        guard resume else { return 0 }
+        let meta = try store.load(from: checkpoint)
+        guard let iteration = meta["iteration"].flatMap(Int.init) else {
+            throw CheckpointError(path: checkpoint.path, message: "metadata has no iteration")
+        }
+        return iteration
     }
 
     /// The checkpoint path.
