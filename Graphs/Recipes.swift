@@ -71,6 +71,7 @@ public enum Recipes {
         list += mnistRecipes
         list += metricRecipes
         list += multiSourceRecipes
+        list += learnedRuleRecipes
         return list
     }()
 

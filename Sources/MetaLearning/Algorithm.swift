@@ -25,9 +25,21 @@ public enum Algorithm: String, Sendable, Codable, CaseIterable {
     case baseline
     /// Baseline++ (Chen et al. 2019): as `baseline` with a scaled cosine-similarity head.
     case baselinepp
+    /// MAML with MAML++'s per-layer, per-step learned inner learning rates (LSLR; Antoniou et
+    /// al. 2019). Only LSLR: no multi-step loss, per-step batch norm or annealing.
+    case mamlpp
+    /// LRAIN, a learned learning-rate network (ALFA, Baik et al. 2020): an MLP maps per-layer
+    /// means of the weights and gradients to per-layer learning rates and weight decays.
+    case lrain
+    /// The LSTM meta-optimiser (Ravi & Larochelle 2017): a coordinate-wise LSTM whose cell
+    /// state is the learner's parameters.
+    case metalstm
 
     /// Whether the algorithm adapts a classifier head in an inner loop.
-    public var usesInnerLoop: Bool { [.maml, .fomaml, .reptile, .metasgd, .anil].contains(self) }
+    public var usesInnerLoop: Bool { [.maml, .fomaml, .reptile, .metasgd, .anil, .mamlpp, .lrain, .metalstm].contains(self) }
+
+    /// Whether the inner update is a meta-learned rule (`LearnedRules`) rather than SGD.
+    public var usesLearnedRule: Bool { [.mamlpp, .lrain, .metalstm].contains(self) }
 
     /// Whether the training step is episodic (takes `support_x` … `query_y`); the baselines
     /// train on plain mini-batches of labelled images instead (`BaselineStep`).

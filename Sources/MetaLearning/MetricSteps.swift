@@ -43,7 +43,7 @@ public enum MetricSteps {
             return net.parameterSpecs
         case .matchingnet: return matchingNetwork(c).parameterSpecs
         case .baseline, .baselinepp: return try BaselineStep.evalSpecs(c)
-        case .maml, .fomaml, .reptile, .metasgd, .anil, .protonet: return nil
+        case .maml, .fomaml, .reptile, .metasgd, .anil, .protonet, .mamlpp, .lrain, .metalstm: return nil
         }
     }
 
@@ -99,7 +99,7 @@ public enum MetricSteps {
             return (logp, try -(target * logp).sum(axes: [1]).mean())
         case .baseline, .baselinepp:
             return try BaselineStep.episode(c, p, sx: sx, sy: sy, qx: qx, qy: qy)
-        case .maml, .fomaml, .reptile, .metasgd, .anil, .protonet:
+        case .maml, .fomaml, .reptile, .metasgd, .anil, .protonet, .mamlpp, .lrain, .metalstm:
             throw StepConfigError(field: "algorithm", message: "\(c.algorithm.rawValue) is not a metric learner")
         }
     }

@@ -21,7 +21,7 @@ public enum NearestNeighbour {
         switch c.algorithm {
         case .relationnet: return MetricSteps.relationNetwork(c)
         case .baseline, .baselinepp: return BaselineStep.backbone(c)
-        case .maml, .fomaml, .reptile, .metasgd, .anil, .protonet, .matchingnet: return StepBuilder.model(c)
+        case .maml, .fomaml, .reptile, .metasgd, .anil, .protonet, .mamlpp, .lrain, .metalstm, .matchingnet: return StepBuilder.model(c)
         }
     }
 

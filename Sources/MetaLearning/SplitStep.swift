@@ -24,6 +24,7 @@ extension StepBuilder {
     /// `c.metaBatch`. Its parameters are the learned ones only (no optimiser state).
     public static func gradientStep(_ c: StepConfig, tasks: Int) throws -> StepGraph {
         try c.validate()
+        try LearnedRules.validate(c)
         guard c.algorithm.usesInnerLoop || c.algorithm == .protonet else {
             throw StepConfigError(field: "algorithm", message: "distributed training splits the meta-batch of the MAML family "
                 + "and ProtoNet; \(c.algorithm.rawValue) trains one episode or batch per step, so run it without --distributed")

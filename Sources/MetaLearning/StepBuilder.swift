@@ -43,6 +43,7 @@ public enum StepBuilder {
     /// Parameters that are meta-learned (model, plus Meta-SGD's rates).
     public static func learnedSpecs(_ c: StepConfig) -> [ParameterSpec] {
         let m = model(c).parameterSpecs
+        if c.algorithm.usesLearnedRule { return m + LearnedRules.specs(c, model: m) }
         guard c.algorithm == .metasgd else { return m }
         return m + m.map { ParameterSpec(name: "lr.\($0.name)", type: $0.type, initializer: .constant(c.innerLR)) }
     }
@@ -51,6 +52,7 @@ public enum StepBuilder {
     /// Throws a `StepConfigError` for a configuration `StepConfig.validate()` refuses.
     public static func trainStep(_ c: StepConfig) throws -> StepGraph {
         try c.validate()
+        try LearnedRules.validate(c)
         if let metric = try MetricSteps.trainStep(c) { return metric }
         let learned = learnedSpecs(c)
         let state = c.optimizer.stateSpecs(for: learned)
@@ -91,6 +93,7 @@ public enum StepBuilder {
     /// Throws a `StepConfigError` for a configuration `StepConfig.validate()` refuses.
     public static func evalStep(_ c: StepConfig) throws -> StepGraph {
         try c.validate()
+        try LearnedRules.validate(c)
         if let metric = try MetricSteps.evalStep(c) { return metric }
         let learned = learnedSpecs(c)
         let b = GraphBuilder(name: "eval-\(c.algorithm.rawValue)")
@@ -153,6 +156,11 @@ public enum StepBuilder {
                 if c.algorithm == .protonet {
                     logits = try ProtoNet.logits(model: m, params: modelParams(c, p), supportX: sx, queryX: qx,
                                                  ways: c.ways, shots: c.shots)
+                } else if c.algorithm.usesLearnedRule {
+                    let adapted = try LearnedRules.adapt(c, model: m, params: modelParams(c, p), rule: p, supportX: sx, supportY: sy,
+                                                         loss: { try crossEntropy(logits: $0, labels: $1) },
+                                                         firstOrder: !training)
+                    logits = try m(qx, adapted)
                 } else {
                     let adapted = try MAML.adapt(model: m, params: modelParams(c, p), supportX: sx, supportY: sy,
                                                  loss: { try crossEntropy(logits: $0, labels: $1) },

@@ -58,6 +58,9 @@ struct EvalCommand: ParsableCommand {
         try plan?.apply(to: &c, ways: ways, shots: shots, queries: queries)
         let total = plan?.episodeCount(limit: episodes) ?? episodes ?? 600
         c.innerSteps = innerSteps ?? record.evalInnerSteps
+        if c.algorithm == .mamlpp || c.algorithm == .lrain, c.innerSteps > record.trainStep.innerSteps {
+            throw ValidationError("\(c.algorithm.rawValue) learned its per-step rates for \(record.trainStep.innerSteps) inner steps; --inner-steps must be at most \(record.trainStep.innerSteps), got \(c.innerSteps)")
+        }
         c.metaBatch = max(1, min(metaBatch, total))
         let graph = try StepBuilder.evalStep(c)
         var store = try ParameterStore(specs: graph.parameters, seed: 0, memoryLimit: memoryLimit)

@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "A recipe name (see above) or `conv4`.")
     var recipe: String
 
-    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet|relationnet|matchingnet|baseline|baselinepp") var algorithm: Algorithm?
+    @Option(help: "maml|fomaml|reptile|metasgd|anil|protonet|relationnet|matchingnet|baseline|baselinepp|mamlpp|lrain|metalstm") var algorithm: Algorithm?
     @Option(help: "fashion-mnist, mnist, digits, or Omniglot zips or folder (default: the bundled data/omniglot).") var data: String?
     @Option(name: .customLong("train-split"), help: "Comma-separated alphabets (MNIST family: labels) or a split file.") var trainSplit: String?
     @Option(name: .customLong("val-split"), help: "Validation alphabets (default: the test split).") var valSplit: String?
