@@ -34,15 +34,17 @@ let package = Package(
         .target(name: "Lowering", dependencies: ["Passes", "MetaIR"]),
         .target(name: "MetaLearning", dependencies: ["Autodiff", "GraphDSL", "MetaIR"]),
         .target(name: "Runtime", dependencies: ["MetaIR", "Interpreter", "Passes", "Lowering", "JIT"]),
+        .target(name: "BenchKit"),
         .target(name: "Graphs", dependencies: ["MetaLearning", "Autodiff", "GraphDSL", "MetaIR"], path: "Graphs"),
         .executableTarget(
             name: "metajit",
             dependencies: [
-                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed", "Plotting", "Glyphs",
+                "MetaIR", "GraphDSL", "Autodiff", "Interpreter", "Passes", "Graphs", "JIT", "EpisodeData", "MetaLearning", "Runtime", "Distributed", "Plotting", "Glyphs", "BenchKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TestSupport", dependencies: ["MetaIR"], path: "Tests/TestSupport"),
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"]),
         .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
         .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
         .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "Glyphs", "TestSupport"]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import resource
 import sys
@@ -35,6 +36,8 @@ class Workload:
 
 WORKLOADS = {w.name: w for w in [
     Workload("maml-5w1s", "maml", ways=5, shots=1, queries=15, meta_batch=32, inner_steps=1, inner_lr=0.4),
+    Workload("maml-5w1s-pool", "maml", ways=5, shots=1, queries=15, meta_batch=32, inner_steps=1, inner_lr=0.4,
+             strided=False),
     Workload("fomaml-5w1s", "maml", ways=5, shots=1, queries=15, meta_batch=32, inner_steps=1, inner_lr=0.4,
              first_order=True),
     Workload("maml-20w1s", "maml", ways=20, shots=1, queries=15, meta_batch=16, inner_steps=5, inner_lr=0.1),
@@ -140,3 +143,46 @@ def base_versions() -> dict:
 
 def emit(obj: dict):
     print(json.dumps(obj), flush=True)
+
+
+# ----------------------------------------------------------------------------- shared inputs
+
+def load_inputs(path: str, w: Workload):
+    """Parameters and batch that `metajit bench --single W --write-inputs PATH` wrote
+    (safetensors, F32; labels stored as F32 and cast back to int64 here), so every runner
+    starts from MetaJIT's own initial weights and batch. Returns (params, batch) in the
+    order and layout `init_params` / `synthetic_batch` return them."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    body = memoryview(data)[8 + n:]
+    tensors = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        if e["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {e['dtype']}, expected F32")
+        a, b = e["data_offsets"]
+        tensors[name] = np.frombuffer(body[a:b], dtype=np.float32).reshape(e["shape"]).copy()
+    meta = header.get("__metadata__", {})
+    if meta.get("workload") not in (None, w.name):
+        raise ValueError(f"{path} holds inputs of {meta.get('workload')}, not {w.name}")
+    params = {k: tensors[k] for k in init_params(w, 0)}
+    sx, sy, qx, qy = (tensors["input." + k] for k in ("support_x", "support_y", "query_x", "query_y"))
+    if w.kind != "sinusoid":
+        sy, qy = sy.astype(np.int64), qy.astype(np.int64)
+    return params, (sx, sy, qx, qy)
+
+
+def pin_cpus(spec: str | None):
+    """Pins this process to `spec` (`0,1` or `0-1`); returns the affinity as a list string."""
+    if spec and hasattr(os, "sched_setaffinity"):
+        cpus = set()
+        for part in spec.split(","):
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+        os.sched_setaffinity(0, cpus)
+    if hasattr(os, "sched_getaffinity"):
+        return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+    return None

@@ -9,22 +9,34 @@ from jax import lax
 from common import Workload
 
 EPS = 1e-5
-VARIANTS = ["map", "vmap"]   # how the jitted meta-step runs over tasks
+VARIANTS = ["unroll", "unroll-nhwc", "map", "vmap"]   # how the jitted meta-step runs over tasks
+
+
+NHWC = False   # set by make_step for "unroll-nhwc": activations NHWC, conv weights HWIO
 
 
 def conv2d(x, w, b, stride: int):
+    if NHWC:
+        y = lax.conv_general_dilated(x, w, (stride, stride), ((1, 1), (1, 1)),
+                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return y + b.reshape(1, 1, 1, -1)
     y = lax.conv_general_dilated(x, w, (stride, stride), ((1, 1), (1, 1)),
                                  dimension_numbers=("NCHW", "OIHW", "NCHW"))
     return y + b.reshape(1, -1, 1, 1)
 
 
 def batch_norm(h, gamma, beta):
-    mu = h.mean(axis=(0, 2, 3), keepdims=True)
-    var = jnp.square(h - mu).mean(axis=(0, 2, 3), keepdims=True)
-    return (h - mu) * lax.rsqrt(var + EPS) * gamma.reshape(1, -1, 1, 1) + beta.reshape(1, -1, 1, 1)
+    axes, shape = ((0, 1, 2), (1, 1, 1, -1)) if NHWC else ((0, 2, 3), (1, -1, 1, 1))
+    mu = h.mean(axis=axes, keepdims=True)
+    var = jnp.square(h - mu).mean(axis=axes, keepdims=True)
+    return (h - mu) * lax.rsqrt(var + EPS) * gamma.reshape(shape) + beta.reshape(shape)
 
 
 def max_pool2x2(h):
+    if NHWC:
+        n, hh, ww, c = h.shape
+        ho, wo = hh // 2, ww // 2
+        return h[:, :ho * 2, :wo * 2, :].reshape(n, ho, 2, wo, 2, c).max(axis=(2, 4))
     n, c, hh, ww = h.shape
     ho, wo = hh // 2, ww // 2
     return h[:, :, :ho * 2, :wo * 2].reshape(n, c, ho, 2, wo, 2).max(axis=(3, 5))
@@ -37,7 +49,7 @@ def conv4_embed(p, x, strided: bool):
         h = jax.nn.relu(batch_norm(h, p[f"bn{i}.gamma"], p[f"bn{i}.beta"]))
         if not strided:
             h = max_pool2x2(h)
-    return h.reshape(h.shape[0], -1)
+    return h.reshape(h.shape[0], -1)   # NHWC flattens (h, w, c): head.w rows are permuted to match
 
 
 def conv4(p, x, strided: bool):
@@ -110,6 +122,9 @@ def build_step(w: Workload, over_tasks: str = "map"):
         if w.kind == "protonet":
             logits = protonet_logits(p, sx[0], qx[0], w.ways, w.shots)
             return cross_entropy(logits, qy[0]), accuracy(logits, qy[0])
+        if over_tasks.startswith("unroll"):
+            out = [task(p, sx[t], sy[t], qx[t], qy[t]) for t in range(w.meta_batch)]
+            return jnp.stack([o[0] for o in out]).mean(), jnp.stack([o[1] for o in out]).mean()
         if over_tasks == "vmap":
             losses, accs = jax.vmap(task, in_axes=(None, 0, 0, 0, 0))(p, sx, sy, qx, qy)
         else:
@@ -127,6 +142,23 @@ def build_step(w: Workload, over_tasks: str = "map"):
 def make_step(w: Workload, np_params: dict, batch_np, variant: str):
     if variant not in VARIANTS:
         raise ValueError(f"unknown jax variant {variant!r} (one of {VARIANTS})")
+    global NHWC
+    NHWC = variant == "unroll-nhwc" and w.kind != "sinusoid"
+    np_params = dict(np_params)
+    batch_np = list(batch_np)
+    if NHWC:
+        import numpy as np
+        for k in list(np_params):
+            if np_params[k].ndim == 4:
+                np_params[k] = np.ascontiguousarray(np_params[k].transpose(2, 3, 1, 0))   # OIHW -> HWIO
+        if "head.w" in np_params:   # rows in (c, h, w) order -> (h, w, c)
+            hw = np_params["head.w"]
+            c = w.width
+            side = int(round((hw.shape[0] // c) ** 0.5))
+            np_params["head.w"] = np.ascontiguousarray(
+                hw.reshape(c, side, side, -1).transpose(1, 2, 0, 3).reshape(hw.shape))
+        for i in (0, 2):
+            batch_np[i] = np.ascontiguousarray(batch_np[i].transpose(0, 1, 3, 4, 2))    # [T,N,C,H,W] -> [T,N,H,W,C]
     state = {"p": {k: jnp.asarray(v) for k, v in np_params.items()}}
     state["s"] = adam_init(state["p"])
     sx, sy, qx, qy = (jnp.asarray(a) for a in batch_np)
@@ -139,6 +171,18 @@ def make_step(w: Workload, np_params: dict, batch_np, variant: str):
         return float(loss), float(acc)
 
     return run
+
+
+def set_threads(n: int, variant: str = "") -> dict:
+    """XLA's threads come from XLA_FLAGS, which peers.py sets before importing jax."""
+    import os
+    return {"XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
+
+
+def denormals() -> str:
+    """Probed: the smallest normal float times 0.5 in a jitted function."""
+    x = jax.jit(lambda v: v * 0.5)(jnp.full((16,), 1.1754944e-38, jnp.float32))
+    return "flush-to-zero" if float(x[0]) == 0.0 else "gradual underflow (subnormals kept)"
 
 
 def versions() -> dict:

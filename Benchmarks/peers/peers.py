@@ -21,10 +21,12 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import WORKLOADS, base_versions, emit, init_params, log, peak_rss_bytes, \
-    peak_rss_children_bytes, synthetic_batch  # noqa: E402
+from common import WORKLOADS, base_versions, emit, init_params, load_inputs, log, peak_rss_bytes, \
+    peak_rss_children_bytes, pin_cpus, synthetic_batch  # noqa: E402
 
-VARIANTS = {"torch": ["eager", "compile"], "jax": ["map", "vmap"]}
+VARIANTS = {"torch": ["eager", "eager-cl", "eager-ftz", "compile"],
+            "jax": ["unroll", "unroll-nhwc", "map", "vmap"],
+            "tf": ["function", "xla"]}
 
 
 class CompileTimeout(Exception):
@@ -39,7 +41,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=2, help="warm-up iterations incl. the first call (min 1)")
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2, help="intra-op threads (torch)")
+    ap.add_argument("--threads", type=int, default=2, help="threads: torch intra-op, XLA/TF intra-op")
+    ap.add_argument("--cpus", help="pin this process to these CPUs (e.g. 0,1) with os.sched_setaffinity")
+    ap.add_argument("--inputs", help="initial parameters and batch from `metajit bench --single W --write-inputs F`")
     ap.add_argument("--compile-timeout", type=float, default=300.0,
                     help="seconds allowed for the first call before the variant is skipped")
     ap.add_argument("--json", action="store_true", help="print the JSON result line (always on)")
@@ -51,15 +55,24 @@ def main(argv=None) -> int:
         ap.error("--iterations must be >= 1")
 
     w = WORKLOADS[a.workload]
-    result = {"framework": a.framework, "variant": variant, "workload": w.name}
+    result = {"framework": a.framework, "variant": variant, "workload": w.name, "affinity": pin_cpus(a.cpus)}
     if a.framework == "torch":
         import torch_peer as peer
-        peer.set_threads(a.threads)
-    else:
+    elif a.framework == "jax":
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=true"
+                                   f" intra_op_parallelism_threads={a.threads}").strip()
         import jax_peer as peer
+    else:
+        import tf_peer as peer
+    result["threads"] = peer.set_threads(a.threads, variant)
+    result["denormals"] = peer.denormals()
     result["versions"] = {**base_versions(), **peer.versions()}
 
-    params, batch = init_params(w, a.seed), synthetic_batch(w, a.seed)
+    if a.inputs:
+        params, batch = load_inputs(a.inputs, w)
+        result["inputs"] = a.inputs
+    else:
+        params, batch = init_params(w, a.seed), synthetic_batch(w, a.seed)
     log(f"{a.framework}/{variant} {w.name}: building")
 
     def on_alarm(signum, frame):

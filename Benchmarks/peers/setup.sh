@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates Benchmarks/peers/.venv with CPU-only PyTorch, jax[cpu], numpy, pillow, psutil.
+# Creates Benchmarks/peers/.venv with CPU-only PyTorch, jax[cpu], tensorflow-cpu, numpy,
+# pillow, psutil, threadpoolctl.
 # Idempotent: re-running only installs what is missing. Prints versions at the end.
 #
 # PyTorch: the Linux wheels on PyPI are CUDA builds (~900 MB plus ~3 GB of nvidia-*
@@ -47,8 +48,18 @@ if ! have jax || ! have jaxlib; then
   "${PIP[@]}" "jax[cpu]"
 fi
 
+if ! have tensorflow; then
+  echo "[setup] installing tensorflow-cpu" >&2
+  "${PIP[@]}" tensorflow-cpu
+fi
+
+if ! have threadpoolctl; then
+  "${PIP[@]}" threadpoolctl
+fi
+
 "$PY" - <<'EOF'
 import json, platform
+import tensorflow as tf
 import numpy, PIL, psutil, torch, jax, jaxlib
 torch.set_num_threads(2)
 x = torch.ones(2, 2, requires_grad=True)
@@ -61,6 +72,6 @@ print(json.dumps({
     "numpy": numpy.__version__, "pillow": PIL.__version__, "psutil": psutil.__version__,
     "torch": torch.__version__, "torch_cuda": torch.version.cuda,
     "jax": jax.__version__, "jaxlib": jaxlib.__version__,
-    "jax_backend": jax.default_backend(),
+    "jax_backend": jax.default_backend(), "tensorflow": tf.__version__,
 }))
 EOF

@@ -9,6 +9,10 @@ Two variants of the meta-step:
 """
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import torch
 import torch.nn.functional as F
 
@@ -17,12 +21,24 @@ from common import Workload
 EPS = 1e-5
 
 
-def set_threads(n: int = 2):
+def set_threads(n: int = 2, variant: str = "eager") -> dict:
+    """n intra-op threads, 1 inter-op thread (eager and inductor code run ops one at a time);
+    `eager-ftz` also flushes subnormals to zero, as MetaJIT does."""
     torch.set_num_threads(n)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
+    if variant == "eager-ftz":
+        torch.set_flush_denormal(True)
+    return {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads(),
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "")}
+
+
+def denormals() -> str:
+    """Probed: the smallest normal float times 0.5 on the calling thread."""
+    x = torch.tensor([1.1754944e-38], dtype=torch.float32) * 0.5
+    return "flush-to-zero" if float(x[0]) == 0.0 else "gradual underflow (subnormals kept)"
 
 
 def to_params(np_params: dict, requires_grad: bool = True) -> dict:
@@ -172,8 +188,14 @@ class CompiledStep:
 def make_step(w: Workload, np_params: dict, batch_np, variant: str):
     params = to_params(np_params)
     batch = tuple(torch.from_numpy(a) for a in batch_np)
+    if variant == "eager-cl" and w.kind != "sinusoid":
+        # channels_last: NHWC storage of the conv weights (same values and shapes).
+        params = {k: (v.detach().to(memory_format=torch.channels_last).requires_grad_(True) if v.dim() == 4 else v)
+                  for k, v in params.items()}
+        # The images have one channel, so NCHW and NHWC storage coincide for them; a
+        # channels_last weight makes every conv output channels_last from the first layer on.
     opt = torch.optim.Adam(params.values(), lr=w.outer_lr)
-    if variant == "eager":
+    if variant in ("eager", "eager-cl", "eager-ftz"):
         return lambda: eager_step(w, params, opt, batch)
     if variant == "compile":
         step = CompiledStep(w, params, opt)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import BenchKit
 import JIT
 
 /// `metajit bench`: MetaJIT and its peers (JAX, PyTorch) on the same meta-training steps,
@@ -18,9 +19,13 @@ struct BenchCommand: ParsableCommand {
     var workloads: String?
     @Option(help: "Warm-up iterations (the first is the compile/trace call).") var warmup = 2
     @Option(help: "Timed iterations per measurement.") var iterations = 5
-    @Option(help: "Alternating rounds per workload (MetaJIT, then each peer, repeated).") var rounds = 1
+    @Option(help: "Alternating rounds per workload (MetaJIT, then each peer, repeated); medians and ratios over them.") var rounds = 3
     @Option(help: "Peers: comma-separated torch:eager, torch:compile, jax:map, jax:vmap, or none.")
-    var peers = "torch:eager,torch:compile,jax:vmap,jax:map"
+    var peers = "torch:eager,torch:eager-cl,torch:eager-ftz,torch:compile,jax:unroll,jax:unroll-nhwc,jax:map,jax:vmap,tf:function,tf:xla"
+    @Option(help: "CPUs every runner is pinned to with taskset (default: the first --threads CPUs of this process).")
+    var cpus: String?
+    @Option(name: .customLong("write-inputs"), help: "Internal (with --single): write the initial parameters and batch here (safetensors).")
+    var writeInputs: String?
     @Option(help: "Python of the peers' virtualenv.") var python = "Benchmarks/peers/.venv/bin/python"
     @Option(help: "Folder for results (JSON + Markdown).") var out = "Benchmarks/results"
     @Option(help: "Threads (MetaJIT kernels, PyTorch intra-op).") var threads = 2
@@ -45,7 +50,8 @@ struct BenchCommand: ParsableCommand {
             guard let w = catalog.first(where: { $0.name == single }) else {
                 throw ValidationError("unknown workload '\(single)'; available: \(catalog.map(\.name).joined(separator: ", "))")
             }
-            let m = try w.measure(warmup: warmup, iterations: iterations, threads: threads, seed: 0)
+            let m = try w.measure(warmup: warmup, iterations: iterations, threads: threads, seed: 0,
+                                  writeInputs: writeInputs.map { URL(fileURLWithPath: $0) })
             let data = try JSONEncoder.sorted.encode(m)
             print(String(decoding: data, as: UTF8.self))
             return
@@ -74,18 +80,27 @@ struct BenchCommand: ParsableCommand {
         if !peerList.isEmpty && !havePython {
             log("bench: \(python) not found; run `bash Benchmarks/peers/setup.sh` for the peers (measuring MetaJIT only)")
         }
+        let pin = cpus ?? Self.firstCPUs(threads)
         var report = BenchReport(machine: MachineInfo.current(), iterations: iterations, warmup: warmup, rounds: rounds)
+        report.threads = threads
+        report.cpus = pin
+        let inputsDir = URL(fileURLWithPath: out).appendingPathComponent("inputs")
+        try FileManager.default.createDirectory(at: inputsDir, withIntermediateDirectories: true)
+        log("bench: \(names.count) workloads × \(1 + (havePython ? peerList.count : 0)) runners × \(rounds) rounds, pinned to CPUs \(pin), \(threads) threads")
         if havePython { report.sgemm_peak_gflops = SgemmPeak.measure(python: python) }
         for name in names {
             var entry = BenchEntry(workload: name, summary: catalog.first { $0.name == name }?.summary ?? "")
             for round in 0..<rounds {
                 log("bench: \(name) round \(round + 1)/\(rounds): metajit")
-                if let m = try runMetaJIT(name) { entry.metajit.append(m) }
+                let inputs = inputsDir.appendingPathComponent("\(name).safetensors")
+                if let m = try runMetaJIT(name, pin: pin, writeInputs: round == 0 ? inputs : nil) { entry.metajit.append(m) }
                 guard havePython else { continue }
                 for p in peerList {
                     let parts = p.split(separator: ":").map(String.init)
                     log("bench: \(name) round \(round + 1)/\(rounds): \(p)")
-                    if let r = runPeer(framework: parts[0], variant: parts.count > 1 ? parts[1] : nil, workload: name) {
+                    let given = FileManager.default.fileExists(atPath: inputs.path) ? inputs : nil
+                    if var r = runPeer(framework: parts[0], variant: parts.count > 1 ? parts[1] : nil, workload: name, pin: pin, inputs: given) {
+                        r.round = round + 1
                         entry.peers.append(r)
                     }
                 }
@@ -97,20 +112,47 @@ struct BenchCommand: ParsableCommand {
         let md = report.markdown()
         print(md)
         if updateReadme && !smoke { try ReadmeTable.update(with: report.readmeTable()) }
+        let bad = report.workloads.flatMap { w in w.disagreements.map { "\(w.workload): \($0)" } }
+        if !bad.isEmpty {
+            for b in bad { log("bench: first losses disagree (> \(LossAgreement.defaultTolerance) relative to MetaJIT): \(b)") }
+            throw ExitCode(3)
+        }
     }
 
-    func runMetaJIT(_ name: String) throws -> MetaJITMeasurement? {
+    /// `0,1` for 2 threads: the first `n` CPUs this process may use.
+    static func firstCPUs(_ n: Int) -> String {
+        let list = cpuAffinity() ?? "0-\(max(n - 1, 0))"
+        var cpus: [Int] = []
+        for part in list.split(separator: ",") {
+            let r = part.split(separator: "-").compactMap { Int($0) }
+            if r.count == 2 { cpus += Array(r[0]...r[1]) } else if let c = r.first { cpus.append(c) }
+        }
+        return cpus.prefix(n).map(String.init).joined(separator: ",")
+    }
+
+    /// `taskset -c CPUS executable args…` when taskset exists, else the command unchanged.
+    static func pinned(_ executable: String, _ args: [String], cpus: String) -> (String, [String]) {
+        let taskset = "/usr/bin/taskset"
+        guard FileManager.default.isExecutableFile(atPath: taskset) else { return (executable, args) }
+        return (taskset, ["-c", cpus, executable] + args)
+    }
+
+    func runMetaJIT(_ name: String, pin: String, writeInputs: URL?) throws -> MetaJITMeasurement? {
         var args = ["bench", "--single", name, "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)"]
         if smoke { args.append("--smoke") }
-        guard let line = Subprocess.lastJSONLine(executable: ProcessInfo.processInfo.arguments[0], args) else { return nil }
+        if let writeInputs { args += ["--write-inputs", writeInputs.path] }
+        let (exe, full) = Self.pinned(ProcessInfo.processInfo.arguments[0], args, cpus: pin)
+        guard let line = Subprocess.lastJSONLine(executable: exe, full) else { return nil }
         return try? JSONDecoder().decode(MetaJITMeasurement.self, from: Data(line.utf8))
     }
 
-    func runPeer(framework: String, variant: String?, workload: String) -> PeerMeasurement? {
+    func runPeer(framework: String, variant: String?, workload: String, pin: String, inputs: URL?) -> PeerMeasurement? {
         var args = ["Benchmarks/peers/peers.py", "--framework", framework, "--workload", workload,
-                    "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)", "--json"]
+                    "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)", "--cpus", pin, "--json"]
         if let variant { args += ["--variant", variant] }
-        guard let line = Subprocess.lastJSONLine(executable: python, args),
+        if let inputs { args += ["--inputs", inputs.path] }
+        let (exe, full) = Self.pinned(python, args, cpus: pin)
+        guard let line = Subprocess.lastJSONLine(executable: exe, full),
               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
         return PeerMeasurement(json: obj)
     }

@@ -1,3 +1,4 @@
+import BenchKit
 import Foundation
 import JIT
 
@@ -12,6 +13,15 @@ struct PeerMeasurement: Codable {
     var skipped: Bool
     var reason: String?
     var versions: [String: String]
+    /// The round (1-based) this measurement belongs to.
+    var round: Int?
+    var loss_first: Double?
+    /// Threads as the peer set them (intra-op, inter-op, XLA flags).
+    var threads: [String: String]?
+    /// The CPUs the peer process ran on.
+    var affinity: String?
+    /// How the peer handles subnormals (probed: smallest normal × 0.5 in the framework).
+    var denormals: String?
 
     init(json o: [String: Any]) {
         framework = o["framework"] as? String ?? "?"
@@ -23,6 +33,10 @@ struct PeerMeasurement: Codable {
         skipped = o["skipped"] as? Bool ?? false
         reason = o["reason"] as? String
         versions = (o["versions"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+        loss_first = (o["loss_first"] as? NSNumber)?.doubleValue
+        threads = (o["threads"] as? [String: Any])?.mapValues { "\($0)" }
+        affinity = o["affinity"] as? String
+        denormals = o["denormals"] as? String
     }
 
     var label: String { "\(framework) \(variant)" }
@@ -34,29 +48,59 @@ struct BenchEntry: Codable {
     var summary: String
     var metajit: [MetaJITMeasurement] = []
     var peers: [PeerMeasurement] = []
-    /// Best (fastest) round of each.
+    /// MetaJIT's median round.
     var metajit_iterations_per_s: Double?
+    /// Median over rounds of each runner (`metajit`, `torch eager`, …) and its best round.
+    var runners: [String: RoundSummary] = [:]
+    /// Fastest peer variant by median, per framework and overall.
     var jax_iterations_per_s: Double?
     var torch_iterations_per_s: Double?
+    var tf_iterations_per_s: Double?
     var best_peer: String?
+    /// MetaJIT median / peer median.
     var ratio_vs_jax: Double?
     var ratio_vs_torch: Double?
+    var ratio_vs_tf: Double?
     var ratio_vs_best_peer: Double?
+    /// Each peer's first loss (first round) against MetaJIT's.
+    var loss_checks: [LossCheck] = []
+
+    /// The runners whose first loss disagrees with MetaJIT's, one line each.
+    var disagreements: [String] {
+        guard let ref = metajit.first?.loss_first else { return [] }
+        return LossAgreement.disagreements(loss_checks, reference: ref)
+    }
 
     mutating func summarise() {
-        metajit_iterations_per_s = metajit.map(\.iterations_per_s).max()
-        func best(_ f: String) -> PeerMeasurement? {
-            peers.filter { $0.framework == f && !$0.skipped && $0.iterations_per_s != nil }
-                .max { ($0.iterations_per_s ?? 0) < ($1.iterations_per_s ?? 0) }
+        runners = [:]
+        if let m = RoundSummary(rounds: metajit.map(\.iterations_per_s)) { runners["metajit"] = m }
+        var byLabel: [String: [Double]] = [:]
+        for p in peers where !p.skipped { if let r = p.iterations_per_s { byLabel[p.label, default: []].append(r) } }
+        for (l, r) in byLabel { if let s = RoundSummary(rounds: r) { runners[l] = s } }
+        metajit_iterations_per_s = runners["metajit"]?.median
+        func top(_ prefix: String?) -> (label: String, median: Double)? {
+            BenchStatistics.fastest(runners.filter { entry in
+                entry.key != "metajit" && (prefix.map { entry.key.hasPrefix($0 + " ") } ?? true)
+            }.mapValues(\.median))
         }
-        jax_iterations_per_s = best("jax")?.iterations_per_s
-        torch_iterations_per_s = best("torch")?.iterations_per_s
-        let top = [best("jax"), best("torch")].compactMap { $0 }.max { ($0.iterations_per_s ?? 0) < ($1.iterations_per_s ?? 0) }
-        best_peer = top?.label
+        jax_iterations_per_s = top("jax")?.median
+        torch_iterations_per_s = top("torch")?.median
+        tf_iterations_per_s = top("tf")?.median
+        let best = top(nil)
+        best_peer = best?.label
         if let m = metajit_iterations_per_s {
             ratio_vs_jax = jax_iterations_per_s.map { m / $0 }
             ratio_vs_torch = torch_iterations_per_s.map { m / $0 }
-            ratio_vs_best_peer = top?.iterations_per_s.map { m / $0 }
+            ratio_vs_tf = tf_iterations_per_s.map { m / $0 }
+            ratio_vs_best_peer = best.map { m / $0.median }
+        }
+        if let ref = metajit.first?.loss_first {
+            var seen = Set<String>(), firsts: [(label: String, loss: Double?)] = []
+            for p in peers where !seen.contains(p.label) && !p.skipped {
+                seen.insert(p.label)
+                firsts.append((p.label, p.loss_first))
+            }
+            loss_checks = LossAgreement.check(reference: ref, runners: firsts)
         }
     }
 }
@@ -118,6 +162,9 @@ struct BenchReport: Codable {
     var iterations: Int
     var warmup: Int
     var rounds: Int
+    /// Threads every runner was given, and the CPUs every runner was pinned to.
+    var threads: Int?
+    var cpus: String?
     var sgemm_peak_gflops: [String: Double] = [:]
     var workloads: [BenchEntry] = []
 
@@ -134,12 +181,12 @@ struct BenchReport: Codable {
 
     /// The README's table.
     func readmeTable() -> String {
-        var s = "| workload | MetaJIT it/s | PyTorch it/s | JAX it/s | vs PyTorch | vs JAX | vs best peer | MetaJIT first step | MetaJIT peak RSS |\n"
+        var s = "| workload | MetaJIT it/s | PyTorch it/s | JAX it/s | TF it/s | fastest peer | vs fastest peer | MetaJIT first step | MetaJIT peak RSS |\n"
         s += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
         for w in workloads {
             let m = w.metajit.max { $0.iterations_per_s < $1.iterations_per_s }
-            s += "| \(w.workload) | \(Self.f(w.metajit_iterations_per_s)) | \(Self.f(w.torch_iterations_per_s)) | \(Self.f(w.jax_iterations_per_s)) "
-            s += "| \(Self.f(w.ratio_vs_torch, "%.2f×")) | \(Self.f(w.ratio_vs_jax, "%.2f×")) | \(Self.f(w.ratio_vs_best_peer, "%.2f×")) "
+            s += "| \(w.workload) | \(Self.f(w.metajit_iterations_per_s)) | \(Self.f(w.torch_iterations_per_s)) | \(Self.f(w.jax_iterations_per_s)) | \(Self.f(w.tf_iterations_per_s)) "
+            s += "| \(w.best_peer ?? "–") | \(Self.f(w.ratio_vs_best_peer, "%.2f×")) "
             s += "| \(Self.f(m?.time_to_first_step_s, "%.1f s")) | \(Self.f(m.map { Double($0.peak_rss_bytes) / Double(1 << 30) }, "%.2f GiB")) |\n"
         }
         return s
@@ -148,7 +195,8 @@ struct BenchReport: Codable {
     func markdown() -> String {
         var s = "# MetaJIT benchmark\n\n"
         s += "Machine: \(machine.cpu), \(machine.cores) cores, \(String(format: "%.0f", machine.memory_gib)) GiB; LLVM \(machine.llvm) (\(machine.llvm_cpu)); \(machine.date).\n"
-        s += "Warm-up \(warmup), timed iterations \(iterations), rounds \(rounds) (best round reported).\n"
+        s += "Warm-up \(warmup), timed iterations \(iterations), rounds \(rounds), alternating; it/s are medians over rounds, ratios from medians. "
+        s += "Every runner pinned to CPUs \(cpus ?? "?") with \(threads.map(String.init) ?? "?") threads.\n"
         if !sgemm_peak_gflops.isEmpty {
             s += "Machine sgemm peak (NumPy/OpenBLAS 1024³): "
             s += sgemm_peak_gflops.sorted { $0.key < $1.key }.map { "\($0.key.replacingOccurrences(of: "_", with: " ")): \(String(format: "%.1f", $0.value)) GFLOP/s" }.joined(separator: ", ")
@@ -156,15 +204,25 @@ struct BenchReport: Codable {
         }
         s += "\n" + readmeTable() + "\n"
         for w in workloads {
-            s += "## \(w.workload)\n\n\(w.summary)\n\n| runner | it/s | s/it | compile/first call | peak RSS |\n| --- | --- | --- | --- | --- |\n"
+            s += "## \(w.workload)\n\n\(w.summary)\n\n"
+            s += "| runner | median it/s | best it/s | rounds |\n| --- | --- | --- | --- |\n"
+            for (l, r) in w.runners.sorted(by: { $0.value.median > $1.value.median }) {
+                s += "| \(l) | \(Self.f(r.median)) | \(Self.f(r.best)) | \(r.rounds.map { Self.f($0) }.joined(separator: ", ")) |\n"
+            }
+            if let ref = w.metajit.first?.loss_first {
+                s += "\nFirst losses (MetaJIT \(String(format: "%.6g", ref))): "
+                s += w.loss_checks.map { "\($0.runner) \($0.loss.map { String(format: "%.6g", $0) } ?? "–") (\($0.relative_difference.map { String(format: "%.1e", $0) } ?? "–")\($0.agrees ? "" : ", DISAGREES"))" }.joined(separator: "; ")
+                s += ".\n"
+            }
+            s += "\n| runner | round | it/s | s/it | compile/first call | peak RSS | denormals |\n| --- | --- | --- | --- | --- | --- | --- |\n"
             for m in w.metajit {
-                s += "| MetaJIT | \(Self.f(m.iterations_per_s)) | \(Self.f(m.seconds_per_iteration)) | \(Self.f(m.time_to_first_step_s, "%.1f s")) (build \(Self.f(m.build_s, "%.1f")) s, LLVM \(Self.f(m.compile_s, "%.1f")) s\(m.compile_cached ? ", cached" : "")) | \(Self.f(Double(m.peak_rss_bytes) / Double(1 << 30), "%.2f GiB")) |\n"
+                s += "| MetaJIT | | \(Self.f(m.iterations_per_s)) | \(Self.f(m.seconds_per_iteration)) | \(Self.f(m.time_to_first_step_s, "%.1f s")) (build \(Self.f(m.build_s, "%.1f")) s, LLVM \(Self.f(m.compile_s, "%.1f")) s\(m.compile_cached ? ", cached" : "")) | \(Self.f(Double(m.peak_rss_bytes) / Double(1 << 30), "%.2f GiB")) | \(m.denormals ?? "–") |\n"
             }
             for p in w.peers {
                 if p.skipped {
-                    s += "| \(p.label) | skipped: \(p.reason ?? "?") | | | |\n"
+                    s += "| \(p.label) | \(p.round.map(String.init) ?? "") | skipped: \(p.reason ?? "?") | | | | |\n"
                 } else {
-                    s += "| \(p.label) | \(Self.f(p.iterations_per_s)) | \(Self.f(p.seconds_per_iteration)) | \(Self.f(p.compile_s, "%.1f s")) | \(Self.f(p.peak_rss_bytes.map { Double($0) / Double(1 << 30) }, "%.2f GiB")) |\n"
+                    s += "| \(p.label) | \(p.round.map(String.init) ?? "") | \(Self.f(p.iterations_per_s)) | \(Self.f(p.seconds_per_iteration)) | \(Self.f(p.compile_s, "%.1f s")) | \(Self.f(p.peak_rss_bytes.map { Double($0) / Double(1 << 30) }, "%.2f GiB")) | \(p.denormals ?? "–") |\n"
                 }
             }
             if let m = w.metajit.first {

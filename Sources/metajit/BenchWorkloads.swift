@@ -30,6 +30,8 @@ struct BenchWorkload {
     static var all: [BenchWorkload] { [
         conv("maml-5w1s", "MAML (2nd order) Conv-4 Omniglot 5-way 1-shot 15q, meta-batch 32, 1 inner step",
              StepConfig(algorithm: .maml, ways: 5, shots: 1, queries: 15, metaBatch: 32, innerSteps: 1, innerLR: 0.4, strided: true)),
+        conv("maml-5w1s-pool", "MAML (2nd order) max-pool Conv-4 (ProtoNet's network) Omniglot 5-way 1-shot 15q, meta-batch 32, 1 inner step",
+             StepConfig(algorithm: .maml, ways: 5, shots: 1, queries: 15, metaBatch: 32, innerSteps: 1, innerLR: 0.4, strided: false)),
         conv("fomaml-5w1s", "FOMAML Conv-4 Omniglot 5-way 1-shot 15q, meta-batch 32, 1 inner step",
              StepConfig(algorithm: .fomaml, ways: 5, shots: 1, queries: 15, metaBatch: 32, innerSteps: 1, innerLR: 0.4, strided: true)),
         conv("maml-20w1s", "MAML (2nd order) Conv-4 Omniglot 20-way 1-shot 15q, meta-batch 16, 5 inner steps",
@@ -94,11 +96,27 @@ struct MetaJITMeasurement: Codable {
     var loss_first: Double
     var loss_last: Double
     var hottest_kernels: [String]
+    /// Kernel threads (`--threads`).
+    var threads: Int?
+    /// The CPUs this process may run on (`Cpus_allowed_list` of `/proc/self/status`).
+    var affinity: String?
+    /// How subnormal floats are handled while the kernels run.
+    var denormals: String?
+}
+
+/// `Cpus_allowed_list` of `/proc/self/status` (e.g. `0-1`), or `nil` off Linux.
+func cpuAffinity() -> String? {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    return s.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        .map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) }
 }
 
 extension BenchWorkload {
     /// Builds, compiles and times the step in this process.
-    func measure(warmup: Int, iterations: Int, threads: Int, seed: UInt64) throws -> MetaJITMeasurement {
+    ///
+    /// With `writeInputs`, the initial parameters and the batch (labels as F32) are written
+    /// there as safetensors first, so the peers (`peers.py --inputs`) start from the same numbers.
+    func measure(warmup: Int, iterations: Int, threads: Int, seed: UInt64, writeInputs: URL? = nil) throws -> MetaJITMeasurement {
         let clock = ContinuousClock()
         let t0 = clock.now
         let step = try build()
@@ -109,6 +127,21 @@ extension BenchWorkload {
         for (n, v) in store.values { try program.set(n, v) }
         let feeds = inputs(step, seed)
         for (n, v) in feeds { try program.feed(n, v) }
+        if let writeInputs {
+            var tensors: [String: (shape: Shape, values: [Float])] = [:]
+            let names = Set(step.parameters.map(\.name))
+            for (n, v) in store.values where names.contains(n) && !n.hasPrefix("adam") {
+                tensors[n] = (v.type.shape, v.data.map(Float.init))
+            }
+            for (n, v) in feeds {
+                switch v {
+                case .f32(let x, let s): tensors["input." + n] = (Shape(s), x)
+                case .i32(let x, let s): tensors["input." + n] = (Shape(s), x.map(Float.init))
+                }
+            }
+            try SafeTensors.encode(tensors, metadata: ["workload": name, "seed": "\(seed)", "labels": "f32"])
+                .write(to: writeInputs, options: .atomic)
+        }
         let signature = step.signature
         try program.set(signature.learningRate ?? StepSignature.learningRateName, .init(.init(.f32, .scalar), [1e-3]))
         func once() throws -> Double {
@@ -151,7 +184,8 @@ extension BenchWorkload {
             compile_cached: program.report.llvm.cacheHit, peak_rss_bytes: peakRSSBytes(),
             step_gflop: Double(flops) / 1e9, achieved_gflops: Double(flops) / per / 1e9,
             kernels: program.report.kernels, distinct_functions: program.report.functions, arena_bytes: program.report.arenaBytes,
-            loss_first: first, loss_last: last, hottest_kernels: Array(hot))
+            loss_first: first, loss_last: last, hottest_kernels: Array(hot), threads: threads, affinity: cpuAffinity(),
+            denormals: "flush-to-zero (MXCSR FTZ+DAZ while kernels run)")
     }
 }
 
