@@ -36,6 +36,8 @@ struct BenchCommand: ParsableCommand {
     var single: String?
     @Flag(help: "Measure matmul GFLOP/s (1 and 2 threads) against the NumPy sgemm peak instead of the workloads.")
     var matmul = false
+    @Flag(name: .customLong("limits"), help: "Measure only the machine's limits: the AVX-512 FMA loop and the best sgemm of NumPy, PyTorch and JAX at 4096³.")
+    var limitsOnly = false
 
     func validate() throws {
         try FlagCheck.atLeast(0, warmup, "--warmup")
@@ -56,8 +58,22 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        if limitsOnly {
+            let limits = MachineLimits.measure(python: FileManager.default.isExecutableFile(atPath: python) ? python : nil,
+                                               pin: cpus ?? Self.firstCPUs(threads))
+            let md = "# Machine limits\n\nMachine: \(MachineInfo.current().cpu); pinned to CPUs \(cpus ?? Self.firstCPUs(threads)).\n\n" + limits.markdown()
+            print(md)
+            let dir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(md.utf8).write(to: dir.appendingPathComponent("limits.md"), options: .atomic)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try enc.encode(limits).write(to: dir.appendingPathComponent("limits.json"), options: .atomic)
+            return
+        }
         if matmul {
-            let peak = FileManager.default.isExecutableFile(atPath: python) ? SgemmPeak.measure(python: python) : [:]
+            let peak = MachineLimits.measure(python: FileManager.default.isExecutableFile(atPath: python) ? python : nil,
+                                             pin: cpus ?? Self.firstCPUs(threads)).sgemmPeak
             let rows = try MatmulBench.run()
             let md = MatmulBench.markdown(rows, peak: peak)
             print(md)
@@ -87,7 +103,10 @@ struct BenchCommand: ParsableCommand {
         let inputsDir = URL(fileURLWithPath: out).appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: inputsDir, withIntermediateDirectories: true)
         log("bench: \(names.count) workloads × \(1 + (havePython ? peerList.count : 0)) runners × \(rounds) rounds, pinned to CPUs \(pin), \(threads) threads")
-        if havePython { report.sgemm_peak_gflops = SgemmPeak.measure(python: python) }
+        log("bench: machine limits (FMA loop, sgemm 4096³ of NumPy, PyTorch, JAX)")
+        let limits = MachineLimits.measure(python: havePython ? python : nil, pin: pin)
+        report.limits = limits
+        report.sgemm_peak_gflops = limits.sgemmPeak
         for name in names {
             var entry = BenchEntry(workload: name, summary: catalog.first { $0.name == name }?.summary ?? "")
             for round in 0..<rounds {

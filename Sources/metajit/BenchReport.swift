@@ -125,34 +125,72 @@ struct MachineInfo: Codable {
     }
 }
 
-/// The machine's sgemm rate through NumPy/OpenBLAS, 1 and 2 threads.
-enum SgemmPeak {
-    static func measure(python: String) -> [String: Double] {
+/// One framework's best sgemm at n³ (`Benchmarks/peers/sgemm.py`).
+struct SgemmMeasurement: Codable {
+    var framework: String
+    var n: Int
+    var threads: Int
+    var gflops_best: Double
+    var gflops_median: Double
+    /// NumPy: the BLAS library and kernel threadpoolctl reports (JSON text).
+    var blas: String?
+}
+
+/// The machine's limits (`metajit bench --limits`, and the head of every bench report): the
+/// best sgemm of NumPy, PyTorch and JAX at 4096³ on 1 and 2 threads, pinned like the
+/// workloads, and the AVX-512 FMA throughput of a JIT-compiled loop (`FMAThroughput`).
+struct MachineLimits: Codable {
+    var sgemm: [SgemmMeasurement] = []
+    /// FMA-loop GFLOP/s by thread count (`threads_1`, `threads_2`).
+    var fma_gflops: [String: Double] = [:]
+
+    /// The best sgemm over the frameworks, by thread count (`threads_1`, `threads_2`).
+    var sgemmPeak: [String: Double] {
         var out: [String: Double] = [:]
+        for m in sgemm { out["threads_\(m.threads)", default: 0] = max(out["threads_\(m.threads)", default: 0], m.gflops_best) }
+        return out
+    }
+
+    static func measure(python: String?, pin: String, n: Int = 4096) -> MachineLimits {
+        var limits = MachineLimits()
         for threads in [1, 2] {
-            var env = ProcessInfo.processInfo.environment
-            // Older OpenBLAS core-type overrides slow a current NumPy: unset for this measurement only.
-            env["OPENBLAS_CORETYPE"] = nil
-            env["OPENBLAS_L2_SIZE"] = nil
-            env["OPENBLAS_NUM_THREADS"] = "\(threads)"
-            env["OMP_NUM_THREADS"] = "\(threads)"
-            let script = """
-                import json, time, numpy as np
-                n = 1024
-                a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
-                a @ b
-                best = 1e9
-                for _ in range(5):
-                    t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)
-                print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
-                """
-            if let line = Subprocess.lastJSONLine(executable: python, ["-c", script], environment: env),
-               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-               let g = obj["gflops"] as? Double {
-                out["threads_\(threads)"] = g
+            if let g = try? FMAThroughput.measure(threads: threads) { limits.fma_gflops["threads_\(threads)"] = g }
+        }
+        guard let python, FileManager.default.isExecutableFile(atPath: python) else { return limits }
+        let script = "Benchmarks/peers/sgemm.py"
+        for threads in [1, 2] {
+            let cpus = pin.split(separator: ",").prefix(threads).joined(separator: ",")
+            for framework in ["numpy", "torch", "jax"] {
+                var env = ProcessInfo.processInfo.environment
+                // Older OpenBLAS core-type overrides slow a current NumPy: unset for this measurement only.
+                env["OPENBLAS_CORETYPE"] = nil
+                env["OPENBLAS_L2_SIZE"] = nil
+                let args = ["-c", cpus, python, script, "--framework", framework, "--n", "\(n)", "--threads", "\(threads)"]
+                guard let line = Subprocess.lastJSONLine(executable: "/usr/bin/taskset", args, environment: env),
+                      let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let best = obj["gflops_best"] as? Double, let median = obj["gflops_median"] as? Double else {
+                    log("bench: sgemm \(framework) on \(threads) thread(s) did not report")
+                    continue
+                }
+                let blas = obj["blas"].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+                    .map { String(decoding: $0, as: UTF8.self) }
+                limits.sgemm.append(SgemmMeasurement(framework: framework, n: n, threads: threads, gflops_best: best,
+                                                     gflops_median: median, blas: blas))
             }
         }
-        return out
+        return limits
+    }
+
+    func markdown() -> String {
+        var s = "| limit | 1 thread GFLOP/s | 2 threads GFLOP/s |\n| --- | --- | --- |\n"
+        s += "| AVX-512 FMA loop (JIT, \(FMAThroughput.accumulators) independent <16 x float> FMAs) | \(BenchReport.f(fma_gflops["threads_1"], "%.1f")) | \(BenchReport.f(fma_gflops["threads_2"], "%.1f")) |\n"
+        for f in ["numpy", "torch", "jax"] {
+            let one = sgemm.first { $0.framework == f && $0.threads == 1 }, two = sgemm.first { $0.framework == f && $0.threads == 2 }
+            guard one != nil || two != nil else { continue }
+            s += "| sgemm \((one ?? two)!.n)³ \(f) | \(BenchReport.f(one?.gflops_best, "%.1f")) | \(BenchReport.f(two?.gflops_best, "%.1f")) |\n"
+        }
+        if let blas = sgemm.first(where: { $0.framework == "numpy" })?.blas { s += "\nNumPy BLAS (threadpoolctl): `\(blas)`\n" }
+        return s
     }
 }
 
@@ -166,6 +204,8 @@ struct BenchReport: Codable {
     var threads: Int?
     var cpus: String?
     var sgemm_peak_gflops: [String: Double] = [:]
+    /// The machine's limits measured in the same run.
+    var limits: MachineLimits?
     var workloads: [BenchEntry] = []
 
     func write(to dir: URL, smoke: Bool) throws {
@@ -197,8 +237,9 @@ struct BenchReport: Codable {
         s += "Machine: \(machine.cpu), \(machine.cores) cores, \(String(format: "%.0f", machine.memory_gib)) GiB; LLVM \(machine.llvm) (\(machine.llvm_cpu)); \(machine.date).\n"
         s += "Warm-up \(warmup), timed iterations \(iterations), rounds \(rounds), alternating; it/s are medians over rounds, ratios from medians. "
         s += "Every runner pinned to CPUs \(cpus ?? "?") with \(threads.map(String.init) ?? "?") threads.\n"
+        if let limits { s += "\n" + limits.markdown() + "\n" }
         if !sgemm_peak_gflops.isEmpty {
-            s += "Machine sgemm peak (NumPy/OpenBLAS 1024³): "
+            s += "Best sgemm (NumPy, PyTorch, JAX at 4096³): "
             s += sgemm_peak_gflops.sorted { $0.key < $1.key }.map { "\($0.key.replacingOccurrences(of: "_", with: " ")): \(String(format: "%.1f", $0.value)) GFLOP/s" }.joined(separator: ", ")
             s += ".\n"
         }
@@ -229,7 +270,9 @@ struct BenchReport: Codable {
                 let peak = sgemm_peak_gflops["threads_2"]
                 s += "\nMetaJIT: \(m.kernels) kernels (\(m.distinct_functions) distinct functions), arena \(m.arena_bytes / (1 << 20)) MiB, "
                 s += "\(Self.f(m.step_gflop, "%.2f")) GFLOP per step (dense ops), \(Self.f(m.achieved_gflops, "%.1f")) GFLOP/s achieved"
-                if let peak { s += " (\(String(format: "%.0f", 100 * m.achieved_gflops / peak))% of the 2-thread sgemm peak)" }
+                if let peak { s += " (\(String(format: "%.0f", 100 * m.achieved_gflops / peak))% of the best 2-thread sgemm" }
+                if let fma = limits?.fma_gflops["threads_2"] { s += (peak == nil ? " (" : ", ") + "\(String(format: "%.0f", 100 * m.achieved_gflops / fma))% of the 2-thread FMA peak" }
+                if peak != nil || limits?.fma_gflops["threads_2"] != nil { s += ")" }
                 s += ".\nHottest kernels:\n\n" + m.hottest_kernels.map { "- `\($0)`" }.joined(separator: "\n") + "\n"
             }
             s += "\n"
