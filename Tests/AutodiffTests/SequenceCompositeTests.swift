@@ -156,4 +156,30 @@ func denseWeights(_ xs: [Tensor], _ k: Int) -> DenseBlockWeights {
             try attentionBlock($0[0], query: $0[1], key: $0[2], value: $0[3])
         }
     }
+
+    /// Santoro et al.'s LRU step by hand on a 4-slot memory (one head, D = 2, γ = 0.95):
+    /// usage (0.5, 0.2, 0.9, 0.4) makes slot 1 least used; σ(0) = ½ gives write weights
+    /// ½·(0.1, 0.2, 0.3, 0.4) + ½·(0, 1, 0, 0) = (0.05, 0.6, 0.15, 0.2); slot 1 is zeroed and
+    /// key (1, 0) is added with those weights; reads are softmax(cos(key, M′(i))).
+    @Test func lruMemoryStepMatchesAHandComputationOnFourSlots() throws {
+        let memory: [Double] = [1, 0, 0, 1, 0, 2, 1, 1]
+        let out = try Self.eval([([1, 4, 2], memory), ([1, 4], [0.5, 0.2, 0.9, 0.4]), ([1, 1, 4], [0.1, 0.2, 0.3, 0.4]),
+                                 ([1, 1, 2], [1, 0]), ([1, 1], [0]), ([1, 1], [1])]) { x in
+            let (next, reads, write) = try lruMemoryStep(LRUMemoryState(memory: x[0], usage: x[1], read: x[2]),
+                                                         keys: x[3], alpha: x[4], strength: x[5], decay: 0.95)
+            return [write, next.memory, next.read, reads, next.usage]
+        }
+        let write: [Double] = [0.05, 0.6, 0.15, 0.2]
+        let written: [Double] = [1.05, 0, 0.6, 0, 0.15, 2, 1.2, 1]
+        #expect(Self.close(out[0], write, 1e-12))
+        #expect(Self.close(out[1], written, 1e-12))
+        let cosines = [1, 1, 0.15 / (0.15 * 0.15 + 4).squareRoot(), 1.2 / (1.2 * 1.2 + 1).squareRoot()]
+        let z = cosines.map { Foundation.exp($0) }.reduce(0, +)
+        let read = cosines.map { Foundation.exp($0) / z }
+        #expect(Self.close(out[2], read, 1e-6))
+        let r0 = (0..<4).map { read[$0] * written[2 * $0] }.reduce(0, +), r1 = (0..<4).map { read[$0] * written[2 * $0 + 1] }.reduce(0, +)
+        #expect(Self.close(out[3], [r0, r1], 1e-6))
+        let usage = (0..<4).map { 0.95 * [0.5, 0.2, 0.9, 0.4][$0] + read[$0] + write[$0] }
+        #expect(Self.close(out[4], usage, 1e-6))
+    }
 }
