@@ -84,4 +84,14 @@ import Testing
         acc.add(correct: [0, 1, 1, 0], instances: [1, 1, 2, 2])
         #expect(acc.accuracy(instance: 1) == 0.5 && acc.accuracy(instance: 2) == 0.5 && acc.accuracy(instance: 3) == nil)
     }
+
+    /// The streaming loader yields the sampler's batches in order, whatever its thread count.
+    @Test func streamingLoaderYieldsTheSamplersBatches() throws {
+        let sampler = try SequenceEpisodeSampler(dataset: Self.data, config: .init(ways: 2, samplesPerClass: 3, batchSize: 2), seed: 4)
+        let loader = try sampler.makeLoader(threads: 2, capacity: 2, count: 3, start: 1)
+        var got: [SequenceBatch] = []
+        while let batch = try loader.next() { got.append(batch) }
+        #expect(got.map(\.index) == [1, 2, 3])
+        #expect(try got == [1, 2, 3].map { try sampler.batch(at: $0) })
+    }
 }
