@@ -16,3 +16,23 @@ extension Tensor {
                                  file: file, line: line)
     }
 }
+
+/// A masked LSTM sentence encoder: `tokens` `[B, T]` (`i32`, -1 at padding) are embedded by
+/// ``Tensor/gather(_:file:line:)`` from `table` `[V, E]`, then run through ``lstmCell(x:h:c:wx:wh:b:)``
+/// (`wx` `[E, 4H]`, `wh` `[H, 4H]`, `b` `[4H]`) for `T` steps; where `mask` `[B, T]` is 0 the
+/// state is carried over unchanged, so each row's result is its final hidden state `[B, H]`
+/// after its own last word.
+public func maskedLSTMEncoder(tokens: Tensor, mask: Tensor, table: Tensor, wx: Tensor, wh: Tensor, b: Tensor) throws -> Tensor {
+    let batch = tokens.shape[0], steps = tokens.shape[1], hidden = wh.shape[0]
+    let embedded = try table.gather(tokens)  // [B, T, E]
+    let width = table.shape[1]
+    var h = tokens.builder.constant(0, [batch, hidden]), c = tokens.builder.constant(0, [batch, hidden])
+    for t in 0..<steps {
+        let x = try embedded.slice(start: [0, t, 0], end: [batch, t + 1, width]).reshaped([batch, width])
+        let m = try mask.slice(start: [0, t], end: [batch, t + 1]).broadcast(to: [batch, hidden])
+        let next = try lstmCell(x: x, h: h, c: c, wx: wx, wh: wh, b: b)
+        h = try m * next.h + (1 - m) * h
+        c = try m * next.c + (1 - m) * c
+    }
+    return h
+}

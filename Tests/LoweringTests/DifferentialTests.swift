@@ -105,6 +105,11 @@ let primitiveCases: [PrimitiveCase] = [
         let i = try b.apply(.iota(axis: 0), [], declared: TensorType(.i32, [5])) * b.constant(2, [5], dtype: .i32)
         return try x[0].scatterAdd(indices: i - b.constant(1, [5], dtype: .i32), rows: 4)
     },
+    PrimitiveCase("masked LSTM encoder and its gradient", [[7, 3], [2, 5], [2, 5], [3, 8], [2, 8], [8]],
+                  dtypes: [.f32, .i32, .f32, .f32, .f32, .f32]) { _, x in
+        let h = try maskedLSTMEncoder(tokens: x[1], mask: x[2], table: x[0], wx: x[3], wh: x[4], b: x[5])
+        return try Autodiff.grad(of: (h * h).sum(), wrt: [x[0]])[0]
+    },
     PrimitiveCase("embedding gradient", [[6, 4], [2, 3]], dtypes: [.f32, .i32]) { _, x in
         // The table's gradient of Σ tanh(gather)²: scatter_add of gather-shaped updates.
         let y = try tanh(x[0].gather(x[1]))
