@@ -28,8 +28,6 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 for l in af ca cs da de-de en-gb es eu gl hr hu id it lt lv nl pl pt-pt ro sk sl sv sw is br; do
   dpkg -s "hunspell-$l" >/dev/null 2>&1 || need+=("hunspell-$l")
 done
-# WordNet glosses (few-shot text classification by lexicographer file).
-[ -f /usr/share/wordnet/data.noun ] || need+=(wordnet-base)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need[*]}"
   $SUDO apt-get update -qq
