@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["MetaIR"], path: "Tests/TestSupport"),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"]),
         .testTarget(name: "JITTests", dependencies: ["JIT", "TestSupport"]),
-        .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff"]),
+        .testTarget(name: "LoweringTests", dependencies: ["Lowering", "JIT", "Passes", "MetaIR", "Interpreter", "GraphDSL", "Runtime", "Graphs", "MetaLearning", "Autodiff", "EpisodeData"]),
         .testTarget(name: "EpisodeDataTests", dependencies: ["EpisodeData", "Glyphs", "TestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "EpisodeData", "TestSupport"]),
         .testTarget(

@@ -23,6 +23,11 @@ command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
 [ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need+=(fonts-noto-core)
 # The two-host MPI test builds network namespaces with `ip` (iproute2).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# Few-shot text data (issue 14): WordNet glosses and hunspell dictionaries for language id.
+[ -f /usr/share/wordnet/data.noun ] || need+=(wordnet-base)
+for l in af ca cs da de-de en-gb es eu gl hr hu id it lt lv nl pl pt-pt ro sk sl sv sw is br; do
+  dpkg -s "hunspell-$l" >/dev/null 2>&1 || need+=("hunspell-$l")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need[*]}"
   $SUDO apt-get update -qq

@@ -105,6 +105,14 @@ enum VJPRules {
         case .randomUniform:
             // NOTE: a pure function of integer operands: no gradient flows to seed or counter.
             return [nil, nil]
+        case .gather:
+            // y = G(T, i) is linear in the table: ⟨G(T,i), g⟩ = ⟨T, S(g,i)⟩ with S = scatter-add.
+            // Indices are integers: no gradient.
+            return [try g.scatterAdd(indices: x[1], rows: x[0].shape[0]), nil]
+        case .scatterAdd:
+            // y = S(u, i) is linear in the updates: ⟨S(u,i), g⟩ = ⟨u, G(g,i)⟩, so second-order
+            // gradients through an embedding close on these two ops.
+            return [try g.gather(x[1]), nil]
         }
     }
 

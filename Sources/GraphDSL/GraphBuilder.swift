@@ -77,7 +77,7 @@ public final class GraphBuilder {
             case .parameter(let n): return (n, graph.parameters.contains { $0.name == n })
             case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
                  .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
-                 .oneHot, .cast, .stopGradient, .randomUniform:
+                 .oneHot, .cast, .stopGradient, .randomUniform, .gather, .scatterAdd:
                 return ("", false)  // unnamed: cannot be declared twice
             }
         }()

@@ -84,7 +84,7 @@ public struct Interpreter: Sendable {
                 v = HostTensor(n.type, fed.data)
             case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
                  .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
-                 .oneHot, .cast, .stopGradient, .randomUniform:
+                 .oneHot, .cast, .stopGradient, .randomUniform, .gather, .scatterAdd:
                 v = Kernels.evaluate(n, operands)
             }
             if n.type.dtype == .f32, precision == .native {

@@ -23,6 +23,10 @@ enum Kernels {
             return HostTensor(t, zip(x[0].data, x[1].data).map { compare(c, $0, $1) ? 1 : 0 })
         case .randomUniform:
             return HostTensor(t, zip(x[0].data, x[1].data).map { ScalarSemantics.randomUniform(seed: $0, counter: $1) })
+        case .gather:
+            return gatherRows(x[0], indices: x[1], result: t)
+        case .scatterAdd:
+            return scatterAddRows(x[0], indices: x[1], result: t)
         case .select:
             return HostTensor(t, (0..<t.shape.count).map { x[0].data[$0] != 0 ? x[1].data[$0] : x[2].data[$0] })
         case .reduce(let kind, let axes, _):

@@ -28,6 +28,8 @@ public enum RandomFeeds {
         for n in g.nodes where n.inputs.contains(id) {
             switch n.op {
             case .oneHot(let depth): bound = min(bound, depth)
+            case .gather where n.inputs[1] == id: bound = min(bound, g.nodes[n.inputs[0]].type.shape[0])
+            case .scatterAdd where n.inputs[1] == id: bound = min(bound, n.type.shape[0])
             case .compare:
                 for other in n.inputs where other != id {
                     if case .argmax(let axis) = g.nodes[other].op, let src = g.nodes[other].inputs.first {
@@ -36,7 +38,7 @@ public enum RandomFeeds {
                 }
             case .input, .parameter, .constant, .iota, .unary, .binary, .select, .reduce, .argmax, .matmul,
                  .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad,
-                 .concat, .cast, .stopGradient, .randomUniform:
+                 .concat, .cast, .stopGradient, .randomUniform, .gather, .scatterAdd:
                 break  // accepts any value
             }
         }

@@ -42,6 +42,8 @@ public enum KernelLowering {
             }
         case .matmul, .convolution:
             return dense(k, p, tuned: tunedDense)
+        case .rowIndexed(let kind, let spec):
+            return rowIndexed(k, p, kind, spec)
         }
     }
 
@@ -182,7 +184,7 @@ public enum KernelLowering {
         case .convolution(let kind, let spec, let e):
             kernel = tuned ? DenseKernels.convolution(kind, spec, name: placeholder, epilogue: epilogue(e))
                 : NaiveDense.convolution(kind, spec, name: placeholder, epilogue: epilogue(e))
-        case .elementwise, .reduce, .argmax:
+        case .elementwise, .reduce, .argmax, .rowIndexed:
             preconditionFailure("dense() called on a loop kernel")
         }
         var fn = kernel.function

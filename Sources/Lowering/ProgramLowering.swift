@@ -165,7 +165,7 @@ struct CodeKey: Hashable {
         case .elementwise(let e, let s): body = .elementwise(norm(e), shape: s)
         case .reduce(let r, let e, let s, let a): body = .reduce(r, norm(e), inputShape: s, axes: a)
         case .argmax(let e, let s, let a): body = .argmax(norm(e), inputShape: s, axis: a)
-        case .matmul, .convolution:
+        case .matmul, .convolution, .rowIndexed:
             let offs = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
             _ = id(k.operands[0], offs[0])
             _ = id(k.operands[1], offs[1])

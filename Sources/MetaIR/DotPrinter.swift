@@ -13,7 +13,7 @@ public enum DotPrinter {
             case .constant: shape = "plaintext"
             case .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
                  .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
-                 .oneHot, .cast, .stopGradient, .randomUniform:
+                 .oneHot, .cast, .stopGradient, .randomUniform, .gather, .scatterAdd:
                 shape = "box"
             }
             out += "  n\(i) [shape=\(shape), label=\(Printer.quote(label).replacingBackslashN())];\n"

@@ -53,6 +53,10 @@ extension Op {
         case stopGradient
         /// `Op.randomUniform`.
         case randomUniform
+        /// `Op.gather`.
+        case gather
+        /// `Op.scatterAdd`.
+        case scatterAdd
 
         /// One op per distinct mnemonic of this kind (every unary, binary, comparison and
         /// reduction variant), with placeholder attributes: the ops are for enumeration, not
@@ -83,6 +87,8 @@ extension Op {
             case .cast: return [.cast]
             case .stopGradient: return [.stopGradient]
             case .randomUniform: return [.randomUniform]
+            case .gather: return [.gather]
+            case .scatterAdd: return [.scatterAdd]
             }
         }
     }
@@ -114,6 +120,8 @@ extension Op {
         case .cast: return .cast
         case .stopGradient: return .stopGradient
         case .randomUniform: return .randomUniform
+        case .gather: return .gather
+        case .scatterAdd: return .scatterAdd
         }
     }
 

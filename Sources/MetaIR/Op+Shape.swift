@@ -145,6 +145,24 @@ extension Op {
             let dtype = declared?.dtype ?? .f32
             guard dtype.isFloat else { throw fail("result must be floating point, got \(dtype)") }
             inferred = TensorType(dtype, t[0].shape)
+        case .gather:
+            let table = t[0], idx = t[1]
+            try needFloat(table)
+            guard table.shape.rank == 2 else { throw fail("table must be [rows, width], got \(table)") }
+            guard idx.dtype == .i32 else { throw fail("indices must be i32, got \(idx)") }
+            inferred = TensorType(table.dtype, Shape(idx.shape.dims + [table.shape[1]]))
+        case .scatterAdd:
+            let upd = t[0], idx = t[1]
+            try needFloat(upd)
+            guard idx.dtype == .i32 else { throw fail("indices must be i32, got \(idx)") }
+            guard upd.shape.dims.dropLast() == idx.shape.dims[...], upd.shape.rank == idx.shape.rank + 1 else {
+                throw fail("updates \(upd) must be the indices' shape \(idx.shape) plus one width axis")
+            }
+            let d = try needDeclared()
+            guard d.dtype == upd.dtype, d.shape.rank == 2, d.shape[1] == upd.shape[upd.shape.rank - 1] else {
+                throw fail("result \(d) must be [rows, \(upd.shape[upd.shape.rank - 1])] of \(upd.dtype)")
+            }
+            inferred = d
         }
         if let declared, declared != inferred {
             throw fail("declared type \(declared) but the operands give \(inferred)")

@@ -113,6 +113,17 @@ public enum Op: Hashable, Sendable {
     /// node shared by a forward pass and its gradient graphs has one value everywhere (the
     /// dropout mask of MAML's inner and outer steps); its gradient is zero.
     case randomUniform
+    /// Embedding lookup: `gather(table, indices)` takes a float `table` of shape `[V, D]` and
+    /// `i32` `indices` of any shape `S` and gives `S + [D]`, row `indices[s]` of the table at
+    /// each position `s`. An index outside `0..<V` (a padding position, say -1) reads a row of
+    /// zeros, so its gradient is zero too. The gradient with respect to the table is
+    /// `scatterAdd`.
+    case gather
+    /// Scatter-add, the adjoint of `gather`: `scatter_add(updates, indices)` takes float
+    /// `updates` of shape `S + [D]` and `i32` `indices` of shape `S`, and gives the node's
+    /// declared `[V, D]` with row `v` the sum of the update rows whose index is `v`. Updates
+    /// whose index lies outside `0..<V` are dropped (the adjoint of reading zeros).
+    case scatterAdd
 }
 
 extension Op {
@@ -143,6 +154,8 @@ extension Op {
         case .cast: return "cast"
         case .stopGradient: return "stop_gradient"
         case .randomUniform: return "random_uniform"
+        case .gather: return "gather"
+        case .scatterAdd: return "scatter_add"
         }
     }
 
@@ -152,7 +165,9 @@ extension Op {
         case .input, .parameter, .constant, .iota: return 0
         case .unary, .reduce, .argmax, .reshape, .permute, .broadcast, .slice, .pad, .oneHot, .cast, .stopGradient:
             return 1
-        case .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .randomUniform: return 2
+        case .binary, .compare, .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .randomUniform, .gather,
+             .scatterAdd:
+            return 2
         case .select: return 3
         case .concat: return nil
         }
@@ -164,7 +179,7 @@ extension Op {
         switch self {
         case .unary, .binary, .compare, .select, .cast, .stopGradient, .randomUniform: return true
         case .input, .parameter, .constant, .iota, .reduce, .argmax, .matmul, .conv2d, .conv2dInputGrad,
-             .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot:
+             .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot, .gather, .scatterAdd:
             return false
         }
     }

@@ -283,6 +283,8 @@ private struct AttributeReader {
         case "cast": return .cast
         case "stop_gradient": return .stopGradient
         case "random_uniform": return .randomUniform
+        case "gather": return .gather
+        case "scatter_add": return .scatterAdd
         default: throw fail("unknown op '\(mnemonic)'")
         }
     }

@@ -46,7 +46,8 @@ public enum Printer {
         case .slice(let start, let end): return "start=\(list(start)) end=\(list(end))"
         case .pad(let low, let high): return "low=\(list(low)) high=\(list(high))"
         case .oneHot(let depth): return "depth=\(depth)"
-        case .unary, .binary, .compare, .select, .matmul, .reshape, .broadcast, .cast, .stopGradient, .randomUniform:
+        case .unary, .binary, .compare, .select, .matmul, .reshape, .broadcast, .cast, .stopGradient, .randomUniform,
+             .gather, .scatterAdd:
             return ""
         }
     }

@@ -37,7 +37,7 @@ public enum Verifier {
                 }
             case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
                  .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
-                 .oneHot, .cast, .stopGradient, .randomUniform:
+                 .oneHot, .cast, .stopGradient, .randomUniform, .gather, .scatterAdd:
                 break  // unnamed nodes: nothing can collide
             }
             guard n.type.shape.checkedCount != nil else {

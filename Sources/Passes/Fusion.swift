@@ -67,7 +67,7 @@ struct FusionState {
         case .input, .parameter, .constant, .iota: return false
         case .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d, .conv2dInputGrad,
              .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot, .cast,
-             .stopGradient, .randomUniform:
+             .stopGradient, .randomUniform, .gather, .scatterAdd:
             break
         }
         if !options.fuse { return true }
@@ -191,6 +191,8 @@ struct FusionState {
         case .conv2d(let s, let p): return convolution(i, n, .forward, stride: s, padding: p)
         case .conv2dInputGrad(let s, let p): return convolution(i, n, .inputGradient, stride: s, padding: p)
         case .conv2dFilterGrad(let s, let p): return convolution(i, n, .filterGradient, stride: s, padding: p)
+        case .gather: return rowIndexed(i, n, .gather)
+        case .scatterAdd: return rowIndexed(i, n, .scatterAdd)
         }
     }
 
@@ -207,7 +209,7 @@ struct FusionState {
             let (l, ops) = Self.localize(e)
             local = .argmax(l, inputShape: s, axis: a)
             operands = ops
-        case .elementwise, .matmul, .convolution:
+        case .elementwise, .matmul, .convolution, .rowIndexed:
             break  // callers pass only reductions
         }
         kernels.append(Kernel(body: local, operands: operands, output: out, nodes: [i]))
@@ -290,6 +292,21 @@ struct FusionState {
         let out = newBuffer(t, .intermediate)
         var k = Kernel(body: .convolution(kind, spec, epilogue: nil), operands: [a.buffer, b.buffer], output: out, nodes: [i])
         k.operandOffsets = [a.offset, b.offset]
+        kernels.append(k)
+        bufferOf[i] = out
+        return .load(operand: out, view: .contiguous(t.shape.dims), dtype: t.dtype)
+    }
+
+    /// A gather or scatter-add kernel reading both operands from contiguous buffers.
+    mutating func rowIndexed(_ i: Int, _ n: Node, _ kind: RowIndexedKind) -> Expr {
+        let t = n.type
+        let data = contiguousOperand(n.inputs[0]), idx = contiguousOperand(n.inputs[1])
+        let indexType = graph.nodes[n.inputs[1]].type
+        let rowsShape = kind == .gather ? graph.nodes[n.inputs[0]].type.shape : t.shape
+        let spec = RowIndexSpec(positions: indexType.shape.count, rows: rowsShape[0], width: rowsShape[1])
+        let out = newBuffer(t, .intermediate)
+        var k = Kernel(body: .rowIndexed(kind, spec), operands: [data.buffer, idx.buffer], output: out, nodes: [i])
+        k.operandOffsets = [data.offset, idx.offset]
         kernels.append(k)
         bufferOf[i] = out
         return .load(operand: out, view: .contiguous(t.shape.dims), dtype: t.dtype)

@@ -107,13 +107,15 @@ public enum KernelBody: Hashable, Sendable {
     /// One of the three convolution forms of operands 0 and 1 with an optional epilogue (run
     /// in the index space `spec.outputShape(kind)`).
     case convolution(ConvKind, ConvSpec, epilogue: Expr?)
+    /// A gather or scatter-add of whole rows, addressed by the `i32` indices in operand 1.
+    case rowIndexed(RowIndexedKind, RowIndexSpec)
 }
 
 extension KernelBody {
     /// The fused epilogue of a dense kernel; `nil` for loop kernels and dense kernels without one.
     public var epilogue: Expr? {
         switch self {
-        case .elementwise, .reduce, .argmax: return nil
+        case .elementwise, .reduce, .argmax, .rowIndexed: return nil
         case .matmul(_, let e), .convolution(_, _, let e): return e
         }
     }
@@ -121,7 +123,7 @@ extension KernelBody {
     /// Whether this is a dense kernel (matmul or convolution).
     public var isDense: Bool {
         switch self {
-        case .elementwise, .reduce, .argmax: return false
+        case .elementwise, .reduce, .argmax, .rowIndexed: return false
         case .matmul, .convolution: return true
         }
     }
@@ -129,7 +131,7 @@ extension KernelBody {
     /// The index space a dense kernel hands its epilogue (`nil` for loop kernels).
     public var denseOutputShape: [Int]? {
         switch self {
-        case .elementwise, .reduce, .argmax: return nil
+        case .elementwise, .reduce, .argmax, .rowIndexed: return nil
         case .matmul(let s, _): return s.outputShape
         case .convolution(let kind, let s, _): return s.outputShape(kind)
         }
@@ -138,7 +140,7 @@ extension KernelBody {
     /// The same dense kernel with epilogue `e` (loop kernels are returned unchanged).
     public func withEpilogue(_ e: Expr?) -> KernelBody {
         switch self {
-        case .elementwise, .reduce, .argmax: return self
+        case .elementwise, .reduce, .argmax, .rowIndexed: return self
         case .matmul(let s, _): return .matmul(s, epilogue: e)
         case .convolution(let kind, let s, _): return .convolution(kind, s, epilogue: e)
         }

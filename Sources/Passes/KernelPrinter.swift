@@ -54,6 +54,9 @@ public enum KernelPrinter {
                 line += " x=[\(s.n),\(s.c),\(s.h),\(s.w)] w=[\(s.o),\(s.c),\(s.kh),\(s.kw)] stride=\(s.stride) padding=\(s.padding)"
                 if !k.operandOffsets.allSatisfy({ $0 == 0 }) { line += " offsets=\(k.operandOffsets)" }
                 if let e { line += " epilogue \(e)" }
+            case .rowIndexed(let kind, let s):
+                line += "\(kind == .gather ? "gather" : "scatter_add") positions=\(s.positions) rows=\(s.rows) width=\(s.width)"
+                if !k.operandOffsets.allSatisfy({ $0 == 0 }) { line += " offsets=\(k.operandOffsets)" }
             }
             out += line + " ; operands (\(operands)) nodes \(k.nodes.map { "%\($0)" }.joined(separator: ","))\n"
         }

@@ -97,6 +97,9 @@ public enum KernelVerifier {
             if let e { try checkExpression(e, inDenseEpilogue: true, fail) }
             guard s.stride > 0, s.padding >= 0, s.outH > 0, s.outW > 0 else { throw fail("degenerate convolution \(s)") }
             return s.outputShape(kind).reduce(1, *)
+        case .rowIndexed(let kind, let s):
+            guard s.positions >= 0, s.rows >= 0, s.width >= 0 else { throw fail("negative extent in \(kind.rawValue) \(s)") }
+            return s.outputCount(kind)
         }
     }
 
@@ -122,6 +125,17 @@ public enum KernelVerifier {
                 throw fail("\(k.operandOffsets.count) operand offsets for a dense kernel")
             }
             expressions = e.map { [$0] } ?? []
+        case .rowIndexed(let kind, let s):
+            guard k.operands.count == 2, k.operandOffsets.isEmpty || k.operandOffsets.count == 2 else {
+                throw fail("a \(kind.rawValue) kernel needs two operands")
+            }
+            let dataCount = kind == .gather ? s.rows * s.width : s.positions * s.width
+            let offs = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
+            guard p.buffers[k.operands[0]].count >= offs[0] + dataCount,
+                  p.buffers[k.operands[1]].count >= offs[1] + s.positions, p.buffers[k.operands[1]].dtype == .i32 else {
+                throw fail("\(kind.rawValue) operands b\(k.operands[0]), b\(k.operands[1]) are too small for \(s)")
+            }
+            expressions = []
         }
         var problem: String?
         for e in expressions {

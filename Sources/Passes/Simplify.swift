@@ -59,7 +59,7 @@ public func eliminateDeadCode(_ g: Graph) -> Graph {
         case .input, .parameter: live[i] = true
         case .constant, .iota, .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d,
              .conv2dInputGrad, .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat,
-             .oneHot, .cast, .stopGradient, .randomUniform:
+             .oneHot, .cast, .stopGradient, .randomUniform, .gather, .scatterAdd:
             break  // live only when something live uses it
         }
         if live[i] { for j in g.nodes[i].inputs { live[j] = true } }

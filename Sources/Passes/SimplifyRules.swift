@@ -74,6 +74,11 @@ enum Rules {
             if start.allSatisfy({ $0 == 0 }), end == g.nodes[ins[0]].type.shape.dims { return .replace(ins[0]) }
         case .pad(let low, let high):
             if low.allSatisfy({ $0 == 0 }), high.allSatisfy({ $0 == 0 }) { return .replace(ins[0]) }
+        case .gather:
+            // Every row of a zero table, and the zero rows read out of range, are zero.
+            if splat(ins[0]) == 0 { return .constant(0) }
+        case .scatterAdd:
+            if splat(ins[0]) == 0 { return .constant(0) }
         case .matmul, .conv2d, .conv2dInputGrad, .conv2dFilterGrad:
             // A zero operand makes these bilinear ops zero.
             if splat(ins[0]) == 0 || splat(ins[1]) == 0 { return .constant(0) }
@@ -104,7 +109,8 @@ enum Rules {
         case .matmul:
             let a = g.nodes[n.inputs[0]].type.shape
             return v[0] * v[1] * Double(a[a.rank - 1])
-        case .input, .parameter, .constant, .iota, .argmax, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .oneHot:
+        case .input, .parameter, .constant, .iota, .argmax, .conv2d, .conv2dInputGrad, .conv2dFilterGrad, .oneHot,
+             .gather, .scatterAdd:
             return nil  // leaves, or results that are not splats
         }
     }

@@ -79,6 +79,26 @@ let gradTable: [GradRow] = [
         // The mask is a constant of x: d/dx exp(drop(x)) = mask · exp(drop(x)), at both orders.
         try exp(dropout($0[0], keep: 0.5, seed: $0[0].builder.constant(7, .scalar, dtype: .i32), stream: 3))
     },
+    GradRow(name: "gather (embedding, repeats)", operands: [Operand(shape: [5, 3]), Operand(shape: [2, 4], domain: .labels(5))]) {
+        try $0[0].gather($0[1])
+    },
+    GradRow(name: "gather out of range", operands: [Operand(shape: [5, 3])]) {
+        // Indices -2, 1, 4, 7: the two outside 0..<5 read zeros and take no gradient.
+        let b = $0[0].builder
+        let i = try b.apply(.iota(axis: 0), [], declared: TensorType(.i32, [4])) * b.constant(3, [4], dtype: .i32)
+        return try $0[0].gather(i - b.constant(2, [4], dtype: .i32))
+    },
+    GradRow(name: "masked LSTM encoder over gather",
+            operands: [Operand(shape: [6, 3]), Operand(shape: [2, 4], domain: .labels(6)), Operand(shape: [3, 8]),
+                       Operand(shape: [2, 8]), Operand(shape: [8])]) {
+        // Mask: the last position of every row is padding (state carried over).
+        let b = $0[0].builder
+        let mask = try b.apply(.iota(axis: 1), [], declared: TensorType(.i32, [2, 4])).compare(.lt, b.constant(3, [2, 4], dtype: .i32))
+        return try maskedLSTMEncoder(tokens: $0[1], mask: mask.cast(to: .f32), table: $0[0], wx: $0[2], wh: $0[3], b: $0[4])
+    },
+    GradRow(name: "scatter_add", operands: [Operand(shape: [6, 3]), Operand(shape: [6], domain: .labels(4))]) {
+        try $0[0].scatterAdd(indices: $0[1], rows: 4)
+    },
 ]
 
 @Suite struct PrimitiveGradientTests {

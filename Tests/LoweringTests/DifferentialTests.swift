@@ -93,6 +93,28 @@ let primitiveCases: [PrimitiveCase] = [
     PrimitiveCase("dropout", [[2, 3, 4, 4], []], dtypes: [.f32, .i32]) { _, x in
         try exp(dropout(x[0], keep: 0.75, seed: x[1], stream: 5))
     },
+    PrimitiveCase("gather", [[7, 5], [3, 4]], dtypes: [.f32, .i32]) { _, x in try exp(x[0]).gather(x[1]) },
+    PrimitiveCase("gather out of range", [[4, 3]]) { b, x in
+        // Indices -3, 0, 3, 6, 9: three outside 0..<4 read zeros.
+        let i = try b.apply(.iota(axis: 0), [], declared: TensorType(.i32, [5])) * b.constant(3, [5], dtype: .i32)
+        return try x[0].gather(i - b.constant(3, [5], dtype: .i32)) + 1
+    },
+    PrimitiveCase("scatter_add", [[6, 5], [6]], dtypes: [.f32, .i32]) { _, x in try (x[0] * 2).scatterAdd(indices: x[1], rows: 3) },
+    PrimitiveCase("scatter_add out of range", [[5, 2]]) { b, x in
+        // Indices -1, 1, 3, 5, 7 into 4 rows: -1, 5 and 7 are dropped.
+        let i = try b.apply(.iota(axis: 0), [], declared: TensorType(.i32, [5])) * b.constant(2, [5], dtype: .i32)
+        return try x[0].scatterAdd(indices: i - b.constant(1, [5], dtype: .i32), rows: 4)
+    },
+    PrimitiveCase("masked LSTM encoder and its gradient", [[7, 3], [2, 5], [2, 5], [3, 8], [2, 8], [8]],
+                  dtypes: [.f32, .i32, .f32, .f32, .f32, .f32]) { _, x in
+        let h = try maskedLSTMEncoder(tokens: x[1], mask: x[2], table: x[0], wx: x[3], wh: x[4], b: x[5])
+        return try Autodiff.grad(of: (h * h).sum(), wrt: [x[0]])[0]
+    },
+    PrimitiveCase("embedding gradient", [[6, 4], [2, 3]], dtypes: [.f32, .i32]) { _, x in
+        // The table's gradient of Σ tanh(gather)²: scatter_add of gather-shaped updates.
+        let y = try tanh(x[0].gather(x[1]))
+        return try Autodiff.grad(of: (y * y).sum(), wrt: [x[0]])[0]
+    },
 ]
 
 /// Largest |a−b| relative to the larger of 1 and the reference's magnitude.

@@ -23,7 +23,7 @@ import Testing
             case .input, .parameter, .constant, .iota: return false  // leaves get no kernel
             case .unary, .binary, .compare, .select, .reduce, .argmax, .matmul, .conv2d, .conv2dInputGrad,
                  .conv2dFilterGrad, .reshape, .permute, .broadcast, .slice, .pad, .concat, .oneHot, .cast,
-                 .stopGradient, .randomUniform:
+                 .stopGradient, .randomUniform, .gather, .scatterAdd:
                 return true
             }
         }.count)
