@@ -58,10 +58,11 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        let venv = FileManager.default.isExecutableFile(atPath: python) ? python : nil
         if limitsOnly {
-            let limits = MachineLimits.measure(python: FileManager.default.isExecutableFile(atPath: python) ? python : nil,
-                                               pin: cpus ?? Self.firstCPUs(threads))
-            let md = "# Machine limits\n\nMachine: \(MachineInfo.current().cpu); pinned to CPUs \(cpus ?? Self.firstCPUs(threads)).\n\n" + limits.markdown()
+            let pin = cpus ?? Self.firstCPUs(threads)
+            let limits = MachineLimits.measure(python: venv, pin: pin)
+            let md = "# Machine limits\n\nMachine: \(MachineInfo.current().cpu); pinned to CPUs \(pin).\n\n" + limits.markdown()
             print(md)
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -72,8 +73,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if matmul {
-            let peak = MachineLimits.measure(python: FileManager.default.isExecutableFile(atPath: python) ? python : nil,
-                                             pin: cpus ?? Self.firstCPUs(threads)).sgemmPeak
+            let peak = MachineLimits.measure(python: venv, pin: cpus ?? Self.firstCPUs(threads), fma: false).sgemmPeak
             let rows = try MatmulBench.run()
             let md = MatmulBench.markdown(rows, peak: peak)
             print(md)
@@ -92,7 +92,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("unknown workload '\(n)'; available: \(catalog.map(\.name).joined(separator: ", "))")
         }
         let peerList = peers == "none" ? [] : peers.split(separator: ",").map(String.init)
-        let havePython = FileManager.default.isExecutableFile(atPath: python)
+        let havePython = venv != nil
         if !peerList.isEmpty && !havePython {
             log("bench: \(python) not found; run `bash Benchmarks/peers/setup.sh` for the peers (measuring MetaJIT only)")
         }

@@ -151,9 +151,10 @@ struct MachineLimits: Codable {
         return out
     }
 
-    static func measure(python: String?, pin: String, n: Int = 4096) -> MachineLimits {
+    /// `fma: false` skips the FMA loop (`--matmul` wants only the sgemm peak).
+    static func measure(python: String?, pin: String, n: Int = 4096, fma: Bool = true) -> MachineLimits {
         var limits = MachineLimits()
-        for threads in [1, 2] {
+        for threads in [1, 2] where fma {
             if let g = try? FMAThroughput.measure(threads: threads) { limits.fma_gflops["threads_\(threads)"] = g }
         }
         guard let python, FileManager.default.isExecutableFile(atPath: python) else { return limits }
@@ -165,8 +166,9 @@ struct MachineLimits: Codable {
                 // Older OpenBLAS core-type overrides slow a current NumPy: unset for this measurement only.
                 env["OPENBLAS_CORETYPE"] = nil
                 env["OPENBLAS_L2_SIZE"] = nil
-                let args = ["-c", cpus, python, script, "--framework", framework, "--n", "\(n)", "--threads", "\(threads)"]
-                guard let line = Subprocess.lastJSONLine(executable: "/usr/bin/taskset", args, environment: env),
+                let (exe, args) = BenchCommand.pinned(python, [script, "--framework", framework, "--n", "\(n)", "--threads", "\(threads)"],
+                                                      cpus: cpus)
+                guard let line = Subprocess.lastJSONLine(executable: exe, args, environment: env),
                       let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                       let best = obj["gflops_best"] as? Double, let median = obj["gflops_median"] as? Double else {
                     log("bench: sgemm \(framework) on \(threads) thread(s) did not report")
