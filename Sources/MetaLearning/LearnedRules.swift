@@ -13,10 +13,8 @@ import MetaIR
 /// trained with K inner steps evaluates with at most K (more fails to load with a clear
 /// "missing tensor" error instead of inventing rates for steps that were never trained).
 public enum LearnedRules {
-    /// One inner update: step index, current parameters, their names (all adapted), the
-    /// gradients of the support loss in the same order, and the support loss itself.
-    public typealias Update = (_ step: Int, _ current: Parameters, _ names: [String],
-                               _ grads: [Tensor], _ loss: Tensor) throws -> Parameters
+    /// One inner update (`MAML.InnerUpdate`); every parameter is adapted.
+    public typealias Update = MAML.InnerUpdate
 
     /// The rule's parameter specs for a model whose parameters are `model` (no specs for
     /// algorithms without a learned rule).
@@ -62,21 +60,11 @@ public enum LearnedRules {
                           steps: c.innerSteps, firstOrder: firstOrder, update: update)
     }
 
-    /// The inner loop with an arbitrary update: `steps` times, the support loss and its
-    /// gradients (kept differentiable unless `firstOrder`), then `update`.
+    /// `MAML.unroll` over every parameter: the inner loop with the rule's `update`.
     public static func unroll(model: any Model, params: Parameters, supportX: Tensor, supportY: Tensor, loss: TaskLoss,
                               steps: Int, firstOrder: Bool, update: Update) throws -> Parameters {
-        var current = params
-        let names = params.names
-        for step in 0..<steps {
-            current = try supportX.builder.scope("inner\(step)") {
-                let l = try loss(model(supportX, current), supportY)
-                var grads = try Autodiff.grad(of: l, wrt: names.map { try current.tensor($0) })
-                if firstOrder { grads = try grads.map { try $0.stopGradient() } }
-                return try update(step, current, names, grads, l)
-            }
-        }
-        return current
+        try MAML.unroll(model: model, params: params, adapting: params.names, supportX: supportX, supportY: supportY,
+                        loss: loss, steps: steps, firstOrder: firstOrder, update: update)
     }
 
     /// Element `i` of a rank-1 tensor, as a scalar.

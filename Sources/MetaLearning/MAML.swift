@@ -34,24 +34,39 @@ public enum MAML {
     ///   a name, it replaces α for that parameter and is itself meta-learned.
     public static func adapt(model: any Model, params: Parameters, supportX: Tensor, supportY: Tensor,
                              loss: TaskLoss, inner: InnerLoop, learnedRates: Parameters? = nil) throws -> Parameters {
-        var current = params
         let names = params.names.filter { inner.adapted?.contains($0) ?? true }
-        for step in 0..<inner.steps {
+        return try unroll(model: model, params: params, adapting: names, supportX: supportX, supportY: supportY, loss: loss,
+                          steps: inner.steps, firstOrder: inner.firstOrder) { _, current, names, grads, _ in
+            var next = current
+            for (name, g) in zip(names, grads) {
+                let theta = try current.tensor(name)
+                if let rate = learnedRates?[name] {
+                    next[name] = try theta - rate * g
+                } else {
+                    next[name] = try theta - g * inner.learningRate
+                }
+            }
+            return next
+        }
+    }
+
+    /// One inner update: step index, current parameters, the names being adapted, the
+    /// gradients of the support loss in the same order, and the support loss itself.
+    public typealias InnerUpdate = (_ step: Int, _ current: Parameters, _ names: [String],
+                                    _ grads: [Tensor], _ loss: Tensor) throws -> Parameters
+
+    /// The inner loop with any update rule: `steps` times, the support loss and its gradients
+    /// with respect to `names` (kept differentiable unless `firstOrder`), then `update`. SGD
+    /// (`adapt`) and the learned rules (`LearnedRules`) are both this loop.
+    public static func unroll(model: any Model, params: Parameters, adapting names: [String], supportX: Tensor, supportY: Tensor,
+                              loss: TaskLoss, steps: Int, firstOrder: Bool, update: InnerUpdate) throws -> Parameters {
+        var current = params
+        for step in 0..<steps {
             current = try supportX.builder.scope("inner\(step)") {
                 let l = try loss(model(supportX, current), supportY)
-                let targets = try names.map { try current.tensor($0) }
-                var grads = try Autodiff.grad(of: l, wrt: targets)
-                if inner.firstOrder { grads = try grads.map { try $0.stopGradient() } }
-                var next = current
-                for (name, g) in zip(names, grads) {
-                    let theta = try current.tensor(name)
-                    if let rate = learnedRates?[name] {
-                        next[name] = try theta - rate * g
-                    } else {
-                        next[name] = try theta - g * inner.learningRate
-                    }
-                }
-                return next
+                var grads = try Autodiff.grad(of: l, wrt: names.map { try current.tensor($0) })
+                if firstOrder { grads = try grads.map { try $0.stopGradient() } }
+                return try update(step, current, names, grads, l)
             }
         }
         return current
