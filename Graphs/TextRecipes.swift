@@ -24,10 +24,7 @@ public enum TextGraphs {
         let es = try maskedLSTMEncoder(tokens: st, mask: sm, table: table, wx: wx, wh: wh, b: b)
         let eq = try maskedLSTMEncoder(tokens: qt, mask: qm, table: table, wx: wx, wh: wh, b: b)
         let protos = try es.reshaped([n, k, h]).sum(axes: [1]) * (1.0 / Double(k))  // [N, H]
-        let qq = try (eq * eq).sum(axes: [1], keepDims: true)                        // [NQ, 1]
-        let cc = try (protos * protos).sum(axes: [1]).reshaped([1, n])                 // [1, N]
-        let cross = try eq.matmul(protos.transposed())                                 // [NQ, N]
-        let logits = try 2 * cross - qq.broadcast(to: [n * q, n]) - cc.broadcast(to: [n * q, n])
+        let logits = try negativeSquaredDistances(eq, protos)                          // [NQ, N]
         let loss = try crossEntropy(logits: logits, labels: labels)
         let params = [table, wx, wh, b]
         let grads = try Autodiff.grad(of: loss, wrt: params)

@@ -23,6 +23,16 @@ public func cosineSimilarity(_ a: Tensor, _ b: Tensor, epsilon: Double = 1e-8) t
     try l2Normalize(a, axis: 1, epsilon: epsilon).matmul(l2Normalize(b, axis: 1, epsilon: epsilon).transposed())
 }
 
+/// Prototypical Networks' logits `−‖q − c_k‖²` `[Q, N]` for query embeddings `queries`
+/// `[Q, D]` and class prototypes `prototypes` `[N, D]`, as `−(‖q‖² − 2 q·c + ‖c‖²)` (one
+/// matmul instead of a `[Q, N, D]` difference).
+public func negativeSquaredDistances(_ queries: Tensor, _ prototypes: Tensor) throws -> Tensor {
+    let n = prototypes.shape[0]
+    let qq = try (queries * queries).sum(axes: [1], keepDims: true)                 // [Q, 1]
+    let pp = try (prototypes * prototypes).sum(axes: [1]).reshaped([1, n])          // [1, N]
+    return try -(qq - queries.matmul(prototypes.transposed()) * 2 + pp)
+}
+
 /// The global norm `sqrt(Σ_t Σ g_t² + epsilon)` of a list of tensors.
 public func globalNorm(_ tensors: [Tensor], epsilon: Double = 1e-12) throws -> Tensor {
     guard let first = tensors.first else { throw DSLError(op: "globalNorm", operands: [], message: "needs at least one tensor", location: nil, scope: "") }

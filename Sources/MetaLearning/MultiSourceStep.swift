@@ -138,10 +138,7 @@ public enum MultiSourceStep {
 
     /// ProtoNet logits `−‖q − c_k‖²` for query embeddings `eq` `[Q, D]`.
     static func protoLogits(_ eq: Tensor, _ protos: Tensor) throws -> Tensor {
-        let n = protos.shape[0]
-        let qq = try (eq * eq).sum(axes: [1], keepDims: true)
-        let pp = try (protos * protos).sum(axes: [1]).reshaped([1, n])
-        return try -(qq - eq.matmul(protos.transposed()) * 2 + pp)
+        try negativeSquaredDistances(eq, protos)
     }
 
     /// Loss and accuracy of one padded episode.

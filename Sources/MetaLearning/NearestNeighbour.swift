@@ -40,9 +40,7 @@ public enum NearestNeighbour {
     /// Logits `[Q, N]`: minus the squared distance to the nearest support example of each class
     /// (support ordered class-major, `shots` per class).
     public static func logits(support es: Tensor, query eq: Tensor, ways: Int, shots: Int) throws -> Tensor {
-        let qq = try (eq * eq).sum(axes: [1], keepDims: true)                                // [Q, 1]
-        let ss = try (es * es).sum(axes: [1]).reshaped([1, es.shape[0]])                      // [1, S]
-        let negative = try -(qq - eq.matmul(es.transposed()) * 2 + ss)                         // [Q, S]
+        let negative = try negativeSquaredDistances(eq, es)                                   // [Q, S]
         return try negative.reshaped([eq.shape[0], ways, shots]).max(axes: [2])
     }
 

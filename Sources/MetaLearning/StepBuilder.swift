@@ -203,10 +203,6 @@ public enum ProtoNet {
         let eq = try model.embed(queryX, params)
         let d = es.shape[1]
         let prototypes = try es.reshaped([ways, shots, d]).mean(axes: [1])            // [N, D]
-        // ‖q − p‖² = ‖q‖² − 2 q·p + ‖p‖²
-        let qq = try (eq * eq).sum(axes: [1], keepDims: true)                            // [Q, 1]
-        let pp = try (prototypes * prototypes).sum(axes: [1]).reshaped([1, ways])        // [1, N]
-        let qp = try eq.matmul(prototypes.transposed())                                  // [Q, N]
-        return try -(qq - qp * 2 + pp)
+        return try negativeSquaredDistances(eq, prototypes)
     }
 }
