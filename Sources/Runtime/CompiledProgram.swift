@@ -62,9 +62,24 @@ public final class CompiledProgram: Executable {
     /// Work above which a kernel is split between threads.
     let splitThreshold = 150_000
 
+    /// The compiler's output this program runs (shared, read-only, by ``instance(threads:)``).
+    let compiled: CompiledStages
+
     /// Compiles `graph` with `options` (see `Compiler` for the stages).
-    public init(graph g: Graph, options: CompileOptions = CompileOptions(), jit: LLVMJIT? = nil) throws {
-        let compiled = try Compiler(options: options).compile(g, jit: jit)
+    public convenience init(graph g: Graph, options: CompileOptions = CompileOptions(), jit: LLVMJIT? = nil) throws {
+        try self.init(compiled: try Compiler(options: options).compile(g, jit: jit), threads: options.threads)
+    }
+
+    /// Another program running the same machine code on buffers of its own (its own arena,
+    /// inputs and parameters, zeroed), with `threads` kernel threads: no compilation. Task-
+    /// parallel training runs one instance per core (``TaskParallelProgram``).
+    public func instance(threads: Int) throws -> CompiledProgram {
+        try CompiledProgram(compiled: compiled, threads: threads)
+    }
+
+    /// A program over already compiled stages, with `threads` kernel threads (1: no worker).
+    init(compiled: CompiledStages, threads: Int) throws {
+        self.compiled = compiled
         let stages = compiled.stages
         graph = stages.graph
         program = stages.program
@@ -126,7 +141,7 @@ public final class CompiledProgram: Executable {
         #else
         floatControl = nil
         #endif
-        pool = options.threads > 1 ? WorkerPool() : nil
+        pool = threads > 1 ? WorkerPool() : nil
         if let pool, let fc = floatControl {
             // The worker only ever runs kernels: set its control word once.
             var word = Self.mxcsrFlushDenormals

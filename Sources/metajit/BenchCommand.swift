@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import BenchKit
 import JIT
+import MetaLearning
 
 /// `metajit bench`: MetaJIT and its peers (JAX, PyTorch) on the same meta-training steps,
 /// in the same run, alternating; results as JSON + Markdown under `Benchmarks/results/`.
@@ -29,6 +30,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Python of the peers' virtualenv.") var python = "Benchmarks/peers/.venv/bin/python"
     @Option(help: "Folder for results (JSON + Markdown).") var out = "Benchmarks/results"
     @Option(help: "Threads (MetaJIT kernels, PyTorch intra-op).") var threads = 2
+    @Option(help: "How MetaJIT uses the threads: tasks (one share of the meta-batch per core) or kernels (each large kernel split between them).")
+    var parallel: ParallelMode = .tasks
     @Flag(help: "Tiny workloads, MetaJIT only unless peers are given: CI's smoke run.") var smoke = false
     @Flag(name: .customLong("update-readme"), help: "Rewrite the README's benchmark table from the results.")
     var updateReadme = false
@@ -52,7 +55,7 @@ struct BenchCommand: ParsableCommand {
             guard let w = catalog.first(where: { $0.name == single }) else {
                 throw ValidationError("unknown workload '\(single)'; available: \(catalog.map(\.name).joined(separator: ", "))")
             }
-            let m = try w.measure(warmup: warmup, iterations: iterations, threads: threads, seed: 0,
+            let m = try w.measure(warmup: warmup, iterations: iterations, threads: threads, seed: 0, parallel: parallel,
                                   writeInputs: writeInputs.map { URL(fileURLWithPath: $0) })
             let data = try JSONEncoder.sorted.encode(m)
             print(String(decoding: data, as: UTF8.self))
@@ -157,7 +160,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func runMetaJIT(_ name: String, pin: String, writeInputs: URL?) throws -> MetaJITMeasurement? {
-        var args = ["bench", "--single", name, "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)"]
+        var args = ["bench", "--single", name, "--warmup", "\(warmup)", "--iterations", "\(iterations)", "--threads", "\(threads)",
+                    "--parallel", parallel.rawValue]
         if smoke { args.append("--smoke") }
         if let writeInputs { args += ["--write-inputs", writeInputs.path] }
         let (exe, full) = Self.pinned(ProcessInfo.processInfo.arguments[0], args, cpus: pin)

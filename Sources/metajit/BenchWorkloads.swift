@@ -13,9 +13,11 @@ struct BenchWorkload {
     var build: () throws -> StepGraph
     /// Input values (synthetic: uniform images, labels `0..<ways` in class-major order), seeded.
     var inputs: (StepGraph, UInt64) -> [String: FeedValue]
+    /// The episodic step's configuration (`nil` for steps without a split gradient/update form).
+    var config: StepConfig? = nil
 
     static func conv(_ name: String, _ summary: String, _ c: StepConfig) -> BenchWorkload {
-        BenchWorkload(name: name, summary: summary, build: { try StepBuilder.trainStep(c) }) { _, seed in
+        BenchWorkload(name: name, summary: summary, build: { try StepBuilder.trainStep(c) }, inputs: { _, seed in
             var rng = SeededRandom(seed: seed)
             let t = c.metaBatch, n = c.ways, s = c.imageSize
             func images(_ count: Int) -> [Float] { (0..<(t * count * s * s)).map { _ in rng.unit() } }
@@ -24,7 +26,7 @@ struct BenchWorkload {
                     StepSignature.supportY: .i32(labels(c.shots), [t, n * c.shots]),
                     StepSignature.queryX: .f32(images(n * c.queries), [t, n * c.queries, 1, s, s]),
                     StepSignature.queryY: .i32(labels(c.queries), [t, n * c.queries])]
-        }
+        }, config: c)
     }
 
     static var all: [BenchWorkload] { [
@@ -102,6 +104,9 @@ struct MetaJITMeasurement: Codable {
     var affinity: String?
     /// How subnormal floats are handled while the kernels run.
     var denormals: String?
+    /// How the step used the threads: `kernels` (each large kernel split between them) or
+    /// `tasks (16+16 per core)` (shares of the meta-batch, one per core).
+    var parallel: String? = nil
 }
 
 /// `Cpus_allowed_list` of `/proc/self/status` (e.g. `0-1`), or `nil` off Linux.
@@ -116,12 +121,22 @@ extension BenchWorkload {
     ///
     /// With `writeInputs`, the initial parameters and the batch (labels as F32) are written
     /// there as safetensors first, so the peers (`peers.py --inputs`) start from the same numbers.
-    func measure(warmup: Int, iterations: Int, threads: Int, seed: UInt64, writeInputs: URL? = nil) throws -> MetaJITMeasurement {
+    func measure(warmup: Int, iterations: Int, threads: Int, seed: UInt64, parallel: ParallelMode = .kernels,
+                 writeInputs: URL? = nil) throws -> MetaJITMeasurement {
         let clock = ContinuousClock()
         let t0 = clock.now
         let step = try build()
+        let split = try parallel == .tasks ? config.flatMap { try TaskShares.graphs($0, threads: threads) } : nil
         let built = clock.now
-        let program = try CompiledProgram(graph: step.graph, options: CompileOptions(optLevel: .O3, threads: threads))
+        let options = CompileOptions(optLevel: .O3, threads: threads)
+        let program: any Executable, compiledParts: [CompiledProgram]
+        if let split {
+            let p = try TaskParallelProgram(shares: split.shares, update: split.update, options: options)
+            (program, compiledParts) = (p, p.shares + [p.update])
+        } else {
+            let p = try CompiledProgram(graph: step.graph, options: options)
+            (program, compiledParts) = (p, [p])
+        }
         let compiled = clock.now
         let store = ParameterStore(specs: step.parameters, seed: seed)
         for (n, v) in store.values { try program.set(n, v) }
@@ -145,7 +160,7 @@ extension BenchWorkload {
         let signature = step.signature
         try program.set(signature.learningRate ?? StepSignature.learningRateName, .init(.init(.f32, .scalar), [1e-3]))
         func once() throws -> Double {
-            program.execute()
+            try program.execute()
             try program.apply(signature.updates)
             return try program.scalar(signature.loss)
         }
@@ -156,11 +171,12 @@ extension BenchWorkload {
         let t = clock.now
         for _ in 0..<iterations { last = try once() }
         let per = seconds(clock.now - t) / Double(iterations)
-        let flops = program.lowered.calls.filter { c in
-            guard let k = program.program.kernels[safe: c.kernel] else { return false }
-            return k.body.isDense
-        }.reduce(0) { $0 + $1.work }
-        let entries = program.profile()
+        // Dense work of every program that runs (each share and the update, or the fused step).
+        let flops = compiledParts.reduce(0) { total, p in
+            total + p.lowered.calls.filter { c in p.program.kernels[safe: c.kernel]?.body.isDense ?? false }.reduce(0) { $0 + $1.work }
+        }
+        // Task-parallel: the first share's kernels, timed alone on one thread.
+        let entries = compiledParts[0].profile()
         if ProcessInfo.processInfo.environment["METAJIT_PROFILE"] != nil {
             // Time by kind of kernel, then the 25 hottest functions.
             var byKind: [String: (Double, Int)] = [:]
@@ -181,11 +197,13 @@ extension BenchWorkload {
         return MetaJITMeasurement(
             workload: name, iterations_per_s: 1 / per, seconds_per_iteration: per,
             time_to_first_step_s: seconds(firstDone - t0), build_s: seconds(built - t0), compile_s: seconds(compiled - built),
-            compile_cached: program.report.llvm.cacheHit, peak_rss_bytes: peakRSSBytes(),
+            compile_cached: compiledParts.allSatisfy(\.report.llvm.cacheHit), peak_rss_bytes: peakRSSBytes(),
             step_gflop: Double(flops) / 1e9, achieved_gflops: Double(flops) / per / 1e9,
-            kernels: program.report.kernels, distinct_functions: program.report.functions, arena_bytes: program.report.arenaBytes,
+            kernels: compiledParts.reduce(0) { $0 + $1.report.kernels }, distinct_functions: compiledParts.reduce(0) { $0 + $1.report.functions },
+            arena_bytes: compiledParts.reduce(0) { $0 + $1.report.arenaBytes },
             loss_first: first, loss_last: last, hottest_kernels: Array(hot), threads: threads, affinity: cpuAffinity(),
-            denormals: "flush-to-zero (MXCSR FTZ+DAZ while kernels run)")
+            denormals: "flush-to-zero (MXCSR FTZ+DAZ while kernels run)",
+            parallel: split.map { "tasks (\($0.shares.map { String($0.tasks) }.joined(separator: "+")) per core)" } ?? "kernels")
     }
 }
 

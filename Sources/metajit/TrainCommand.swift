@@ -44,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup var limit: MemoryLimitOptions
     @Option(help: "Threads per compiled step (per process).") var threads: Int = 2
+    @Option(help: "How the step uses the threads: tasks (one share of the meta-batch per core) or kernels (each large kernel split between them).")
+    var parallel: ParallelMode = .tasks
     @Option(help: "Data-parallel training across processes: mpi (start with `mpirun -np P metajit train …`).")
     var distributed: DistributedMode?
     @Option(name: .customLong("collective-timeout"),
@@ -81,7 +83,8 @@ struct TrainCommand: ParsableCommand {
             ways: tc.ways, shots: tc.shots, queries: tc.queries, metaBatchSize: tc.metaBatch), seed: record.seed)
         let evaluate = try makeValidation(record, memoryLimit: memoryLimit)
         let trainGraph = try StepBuilder.trainStep(record.trainStep)
-        let step = try ProgramFactory.make(trainGraph.graph, backend: backend, threads: threads, memoryLimit: memoryLimit)
+        let step = try ProgramFactory.makeTrainStep(record.trainStep, graph: trainGraph.graph, backend: backend, threads: threads,
+                                                    parallel: parallel, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
         let store = try ParameterStore(specs: trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
@@ -170,6 +173,7 @@ struct TrainCommand: ParsableCommand {
 extension Algorithm: ExpressibleByArgument {}
 extension OuterOptimizer: ExpressibleByArgument {}
 extension BackendKind: ExpressibleByArgument {}
+extension ParallelMode: ExpressibleByArgument {}
 extension Backbone: ExpressibleByArgument {
     /// Parses `conv4`, `mlp[:W1,W2,…]` or `mnist-seed[:W]`.
     public init?(argument: String) { self.init(spec: argument) }
