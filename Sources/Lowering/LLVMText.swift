@@ -12,6 +12,10 @@ public final class LLVMText {
     /// The label of the block instructions are currently appended to.
     public private(set) var currentBlock: String
     private var counter = 0
+    /// Loop hints (`!llvm.loop` properties), one per hinted loop: the back edge of loop `k`
+    /// names `!@@LOOP<k>@@`, which `KernelFunctionText.text` defines and `LoweredProgram`
+    /// numbers module-wide.
+    public private(set) var loopHints: [[String]] = []
 
     /// Starts a body whose first block is `entry`.
     public init(entry: String = "entry") {
@@ -64,8 +68,12 @@ public final class LLVMText {
     /// `carried` gives each one's LLVM type and initial value, `body` gets the induction
     /// variable and the carried values and returns their next values. Returns the carried
     /// values after the loop.
+    ///
+    /// `properties` are `!llvm.loop` entries for the loop, such as
+    /// `!{!"llvm.loop.vectorize.width", i32 8}`.
     public func loop(from: Value, to: Value, step: Int = 1, carried: [(type: String, initial: Value)],
-                     hint: String = "i", _ body: (Value, [Value]) throws -> [Value]) rethrows -> [Value] {
+                     hint: String = "i", properties: [String] = [],
+                     _ body: (Value, [Value]) throws -> [Value]) rethrows -> [Value] {
         let pre = currentBlock
         let header = freshLabel("\(hint).h"), bodyLabel = freshLabel("\(hint).b")
         let exit = freshLabel("\(hint).e")
@@ -87,7 +95,12 @@ public final class LLVMText {
         precondition(updated.count == carried.count, "loop body returned \(updated.count) values for \(carried.count)")
         emit("\(next) = add nsw i64 \(i), \(step)")
         let latch = currentBlock
-        emit("br label %\(header)")
+        if properties.isEmpty {
+            emit("br label %\(header)")
+        } else {
+            emit("br label %\(header), !llvm.loop !\(Self.loopPlaceholder(loopHints.count))")
+            loopHints.append(properties)
+        }
         startBlock(exit)
         // Patch the placeholders now that the latch block and next values are known.
         for idx in lines.indices where lines[idx].contains("@@") {
@@ -110,6 +123,18 @@ public final class LLVMText {
 
     /// The body as text.
     public var text: String { lines.joined(separator: "\n") }
+
+    /// The placeholder the back edge of hinted loop `k` names (`@@LOOP<k>@@`).
+    public static func loopPlaceholder(_ k: Int) -> String { "@@LOOP\(k)@@" }
+
+    /// The metadata definitions of the hinted loops, each a distinct self-referencing node
+    /// (`!@@LOOP0@@ = distinct !{!@@LOOP0@@, …}`), ids still placeholders.
+    public var loopMetadata: String {
+        loopHints.enumerated().map { k, props in
+            let id = "!" + Self.loopPlaceholder(k)
+            return "\(id) = distinct !{\(([id] + props).joined(separator: ", "))}\n"
+        }.joined()
+    }
 }
 
 extension String {
@@ -201,6 +226,6 @@ public struct KernelFunctionText {
         }
         args += ["i64 %begin", "i64 %end"]
         out += "  call void @\(name).body(\(args.joined(separator: ", ")))\n  ret void\n}\n"
-        return out
+        return out + body.loopMetadata
     }
 }

@@ -1,0 +1,40 @@
+import Interpreter
+import MetaIR
+import Runtime
+import Testing
+
+/// Short contiguous sums (one channel of a batch-norm reduction) carry loop hints that make
+/// LLVM vectorise them; strided sums do not; both still agree with the interpreter.
+@Suite struct ReductionHintTests {
+    static func graph(_ shape: [Int], axes: [Int]) throws -> Graph {
+        try Parser.parse("""
+            graph "r" {
+              %0: f32[\(shape.map(String.init).joined(separator: ","))] = input "x"
+              %1: f32[\(shape.indices.filter { !axes.contains($0) }.map { String(shape[$0]) }.joined(separator: ","))] = reduce_sum %0 axes=[\(axes.map(String.init).joined(separator: ","))] keep_dims=false
+              output "y" = %1
+            }
+            """)
+    }
+
+    @Test("a [75,64,7,7] channel sum gets the vectorize hints, a [75,64] column sum does not")
+    func hints() throws {
+        let compiler = Compiler(options: CompileOptions(cache: nil))
+        let channel = try compiler.lower(try Self.graph([75, 64, 7, 7], axes: [0, 2, 3])).lowered.module
+        #expect(channel.contains("!llvm.loop !0"))
+        #expect(channel.contains("!{!\"llvm.loop.vectorize.width\", i32 8}"))
+        let column = try compiler.lower(try Self.graph([75, 64], axes: [0])).lowered.module
+        #expect(!column.contains("llvm.loop"))
+    }
+
+    @Test("hinted and unhinted sums agree with the interpreter", arguments: [([75, 64, 7, 7], [0, 2, 3]), ([6, 8, 4, 4], [0, 2, 3]),
+                                                                            ([5, 3, 9], [2]), ([75, 64], [0]), ([3, 200], [1])])
+    func agree(_ shape: [Int], _ axes: [Int]) throws {
+        let g = try Self.graph(shape, axes: axes)
+        let n = shape.reduce(1, *)
+        let x = HostTensor(TensorType(.f32, Shape(shape)), (0..<n).map { Double(($0 * 37) % 101) / 50 - 1 })
+        let jit = try CompiledProgram(graph: g, options: CompileOptions(cache: nil)).run(["x": x])["y"]!.data
+        let ref = try Interpreter().run(g, feeds: ["x": x])["y"]!.data
+        #expect(jit.count == ref.count)
+        for (a, b) in zip(jit, ref) { #expect(abs(a - b) <= 1e-4 * max(1, abs(b))) }
+    }
+}
