@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Folder for results (JSON + Markdown).") var out = "Benchmarks/results"
     @Option(help: "Threads (MetaJIT kernels, PyTorch intra-op).") var threads = 2
     @Option(help: "How MetaJIT uses the threads: tasks (one share of the meta-batch per core) or kernels (each large kernel split between them).")
-    var parallel: ParallelMode = .tasks
+    var parallel: ParallelMode = .kernels
     @Flag(help: "Tiny workloads, MetaJIT only unless peers are given: CI's smoke run.") var smoke = false
     @Flag(name: .customLong("update-readme"), help: "Rewrite the README's benchmark table from the results.")
     var updateReadme = false

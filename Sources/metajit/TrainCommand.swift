@@ -45,7 +45,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var limit: MemoryLimitOptions
     @Option(help: "Threads per compiled step (per process).") var threads: Int = 2
     @Option(help: "How the step uses the threads: tasks (one share of the meta-batch per core) or kernels (each large kernel split between them).")
-    var parallel: ParallelMode = .tasks
+    var parallel: ParallelMode = .kernels
     @Option(help: "Data-parallel training across processes: mpi (start with `mpirun -np P metajit train …`).")
     var distributed: DistributedMode?
     @Option(name: .customLong("collective-timeout"),
