@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""PyTorch peer of MetaJIT's sequence meta-learners (issue 13): training-step speed of MANN
+(Santoro et al. 2016) and SNAIL (Mishra et al. 2018) on random inputs of the right shapes.
+Speed only: accuracy is not compared. Prints ONE JSON line on stdout (logs on stderr).
+
+  .venv/bin/python sequence_peer.py --model mann|snail --ways N --shots K --batch B \
+      --iterations I --threads T [--warmup W] [--variant eager|compile] [--cpus 0]
+
+One step = forward over a batch of B episodes, backward, one Adam step (torch.optim.Adam,
+lr 1e-3, fused). Inputs are drawn once (--seed) and reused; parameters Glorot uniform
+(MetaJIT's `.weight`, `common.weight`), biases zero. Layouts follow MetaJIT: linear weights
+[in, out], sequences [B, T, C], causal convolutions as `Sources/GraphDSL/SequenceComposites.swift`
+writes them ([2C, F] weights stacking the x[t − d] and x[t] taps).
+
+MANN (`--shots` = samples per class, default 10; T = N·S): per step the flattened 20×20 image
+(400) ⊕ the previous step's label as Santoro's five-character string (5 one-hot groups of 5,
+25 values; zeros at t = 0). LSTM controller, 200 units, gate order i, f, g, o, input
+[x, label, previous reads 4×40] (the x/label part of its input projection is one matmul over
+all steps before the time loop; reads and h enter through one [360, 800] matmul per step).
+Memory 128 × 40, 4 heads, each with a key (40), a write gate α and a key strength β
+(softplus) from the controller output. Per step (`lruMemoryStep`): w^lu = one-hot of the
+least-used slot of w^u(t−1), w^w = σ(α)·w^r(t−1) + (1 − σ(α))·w^lu, the least-used row
+zeroed, M += w^wᵀ·k; w^r = softmax(β·cos(k, M)), reads r = w^r·M; w^u = 0.95·w^u + Σ w^r + Σ w^w.
+Memory, usage and previous read weights start at zero. Output: linear from [h, reads] to 25
+logits (one matmul over all steps after the loop); loss = Σ over the 5 groups of the 5-way
+cross-entropy, mean over steps and episodes; backprop through the whole unrolled episode.
+
+SNAIL (Omniglot, T = N·K + 1): Conv-4 (4 × [3×3 conv 64 padding 1, batch norm with the
+batch's statistics over all B·T images, ReLU, 2×2 max-pool], 28×28 → 64) + linear 64 → 64;
+per-step input [embedding, label one-hot N] (zeros at the last, query step); then
+attention(key 64, value 32) → TC(128) → attention(256, 128) → TC(128) → attention(512, 256)
+→ per-step linear to N. Dense block: causal dilated conv kernel 2, tanh(x_f)·σ(x_g) (filter
+and gate convolutions as one [2C, 2F] matmul), output concatenated to its input; TC block:
+⌈log₂ T⌉ dense blocks with dilations 1, 2, 4, …; attention block: causally masked
+softmax(QKᵀ/√key)·V concatenated to its input. Loss: cross-entropy of the last step only.
+
+Variants: `eager` (default) and `compile` (`torch.compile` of the loss; backward through
+AOTAutograd). A variant that fails, or whose first step exceeds --compile-timeout, prints
+{"skipped": true, "reason": ...} and exits 0. `compile_s`/`first_step_s` is the first step;
+it counts as the first warm-up step; `steps_per_s` is over the `--iterations` timed steps.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+from common import base_versions, emit, log, peak_rss_bytes, pin_cpus, weight  # noqa: E402
+
+# MANN (Santoro et al. 2016, MetaJIT issue 13)
+MANN_IMAGE, MANN_LABEL, MANN_GROUPS, MANN_ALPHABET = 400, 25, 5, 5
+MANN_HIDDEN, MANN_SLOTS, MANN_WIDTH, MANN_HEADS, MANN_GAMMA = 200, 128, 40, 4, 0.95
+# SNAIL (Mishra et al. 2018, Omniglot)
+SNAIL_SIZE, SNAIL_WIDTH, SNAIL_EMBED, SNAIL_FILTERS = 28, 64, 64, 128
+SNAIL_ATTENTION = [(64, 32), (256, 128), (512, 256)]
+EPS = 1e-5
+
+
+class CompileTimeout(Exception):
+    pass
+
+
+def tc_depth(length: int) -> int:
+    """`tcBlockDepth`: ⌈log₂ T⌉, at least 1."""
+    d = 0
+    while (1 << d) < length:
+        d += 1
+    return max(d, 1)
+
+
+# ----------------------------------------------------------------------------- parameters and data
+
+def mann_params(rng):
+    x_in = MANN_IMAGE + MANN_LABEL
+    rec = MANN_HEADS * MANN_WIDTH + MANN_HIDDEN
+    head_out = MANN_HEADS * (MANN_WIDTH + 2)
+    read_out = MANN_HIDDEN + MANN_HEADS * MANN_WIDTH
+    # The controller's input weight [x ⊕ label ⊕ reads, 4H] is split into its x/label rows
+    # (`ctrl.wx`) and, stacked over the recurrent weight, its reads rows (`ctrl.wr`): the
+    # same [585, 800] matrix (Glorot over the full fan-in) and [200, 800] recurrent weight.
+    wx_full = weight(rng, (x_in + MANN_HEADS * MANN_WIDTH, 4 * MANN_HIDDEN))
+    wh = weight(rng, (MANN_HIDDEN, 4 * MANN_HIDDEN))
+    return {
+        "ctrl.wx": wx_full[:x_in], "ctrl.wrh": np.concatenate([wx_full[x_in:], wh]),   # [160 + 200, 800]
+        "ctrl.b": np.zeros(4 * MANN_HIDDEN, np.float32),
+        "heads.w": weight(rng, (MANN_HIDDEN, head_out)), "heads.b": np.zeros(head_out, np.float32),
+        "out.w": weight(rng, (read_out, MANN_LABEL)), "out.b": np.zeros(MANN_LABEL, np.float32),
+    }, rec
+
+
+def mann_inputs(rng, ways, shots, batch):
+    t = ways * shots
+    x = rng.uniform(0, 1, (batch, t, MANN_IMAGE)).astype(np.float32)
+    targets = rng.integers(0, MANN_ALPHABET, (batch, t, MANN_GROUPS)).astype(np.int64)
+    onehot = np.eye(MANN_ALPHABET, dtype=np.float32)[targets].reshape(batch, t, MANN_LABEL)
+    labels = np.zeros_like(onehot)
+    labels[:, 1:] = onehot[:, :-1]                                    # the previous step's label
+    return x, labels, targets
+
+
+def snail_params(rng, ways, length):
+    p = {}
+    for i in range(1, 5):
+        cin = 1 if i == 1 else SNAIL_WIDTH
+        p[f"conv{i}.w"] = weight(rng, (SNAIL_WIDTH, cin, 3, 3))
+        p[f"conv{i}.b"] = np.zeros(SNAIL_WIDTH, np.float32)
+        p[f"bn{i}.gamma"] = np.ones(SNAIL_WIDTH, np.float32)
+        p[f"bn{i}.beta"] = np.zeros(SNAIL_WIDTH, np.float32)
+    p["embed.w"] = weight(rng, (SNAIL_WIDTH, SNAIL_EMBED))
+    p["embed.b"] = np.zeros(SNAIL_EMBED, np.float32)
+    c = SNAIL_EMBED + ways
+    depth = tc_depth(length)
+    for a, (key, value) in enumerate(SNAIL_ATTENTION):
+        # Q and K [C, key] and V [C, value] as one [C, 2·key + value] matmul (same values).
+        p[f"att{a}.wqkv"] = np.concatenate([weight(rng, (c, key)), weight(rng, (c, key)), weight(rng, (c, value))], 1)
+        c += value
+        if a < 2:
+            for d in range(depth):
+                # filter and gate [2C, F] each, side by side: [2C, 2F]
+                p[f"tc{a}.{d}.w"] = np.concatenate([weight(rng, (2 * c, SNAIL_FILTERS)),
+                                                    weight(rng, (2 * c, SNAIL_FILTERS))], 1)
+                p[f"tc{a}.{d}.b"] = np.zeros(2 * SNAIL_FILTERS, np.float32)
+                c += SNAIL_FILTERS
+    p["out.w"] = weight(rng, (c, ways))
+    p["out.b"] = np.zeros(ways, np.float32)
+    return p, c
+
+
+def snail_inputs(rng, ways, shots, batch):
+    t = ways * shots + 1
+    images = rng.uniform(0, 1, (batch, t, 1, SNAIL_SIZE, SNAIL_SIZE)).astype(np.float32)
+    classes = np.stack([rng.permutation(np.repeat(np.arange(ways), shots)) for _ in range(batch)])
+    labels = np.zeros((batch, t, ways), np.float32)
+    labels[np.arange(batch)[:, None], np.arange(t - 1)[None], classes] = 1
+    target = rng.integers(0, ways, batch).astype(np.int64)           # the query's class
+    return images, labels, target
+
+
+# ----------------------------------------------------------------------------- models
+
+def make_mann_loss(ways, shots):
+    import torch
+    import torch.nn.functional as F
+
+    H, N, D, R = MANN_HIDDEN, MANN_SLOTS, MANN_WIDTH, MANN_HEADS
+
+    def loss_fn(p, x, labels, targets):
+        B, T, _ = x.shape
+        gx = torch.matmul(torch.cat([x, labels], 2), p["ctrl.wx"]) + p["ctrl.b"]     # [B, T, 4H]
+        h = x.new_zeros(B, H)
+        c = x.new_zeros(B, H)
+        reads = x.new_zeros(B, R * D)
+        memory = x.new_zeros(B, N, D)
+        usage = x.new_zeros(B, N)
+        w_read = x.new_zeros(B, R, N)
+        hs, rs = [], []
+        for t in range(T):
+            z = torch.addmm(gx[:, t], torch.cat([reads, h], 1), p["ctrl.wrh"])
+            s = torch.sigmoid(z)
+            c = s[:, H:2 * H] * c + s[:, :H] * torch.tanh(z[:, 2 * H:3 * H])
+            h = s[:, 3 * H:] * torch.tanh(c)
+            heads = torch.addmm(p["heads.b"], h, p["heads.w"]).view(B, R, D + 2)
+            keys, alpha, beta = heads[..., :D], heads[..., D:D + 1], F.softplus(heads[..., D + 1:])
+            # least-used slot of the previous usage (no gradient through the selection)
+            lu = torch.zeros_like(usage).scatter_(1, usage.argmin(1, keepdim=True), 1.0)   # [B, N]
+            gate = torch.sigmoid(alpha)                                                   # [B, R, 1]
+            w_write = gate * w_read + (1 - gate) * lu.unsqueeze(1)                        # [B, R, N]
+            memory = memory * (1 - lu).unsqueeze(2) + torch.bmm(w_write.transpose(1, 2), keys)
+            kn = keys * torch.rsqrt(keys.square().sum(2, keepdim=True) + 1e-8)
+            mn = memory * torch.rsqrt(memory.square().sum(2, keepdim=True) + 1e-8)
+            w_read = torch.softmax(torch.bmm(kn, mn.transpose(1, 2)) * beta, dim=2)       # [B, R, N]
+            usage = MANN_GAMMA * usage + w_read.sum(1) + w_write.sum(1)
+            reads = torch.bmm(w_read, memory).reshape(B, R * D)
+            hs.append(h)
+            rs.append(reads)
+        out = torch.cat([torch.stack(hs, 1), torch.stack(rs, 1)], 2)                      # [B, T, H + RD]
+        logits = (torch.matmul(out, p["out.w"]) + p["out.b"]).reshape(-1, MANN_ALPHABET)
+        # Σ over the 5 groups, mean over steps and episodes
+        return F.cross_entropy(logits, targets.reshape(-1)) * MANN_GROUPS
+
+    return loss_fn
+
+
+def make_snail_loss(ways, shots, channels_last=False):
+    import torch
+    import torch.nn.functional as F
+
+    length = ways * shots + 1
+    depth = tc_depth(length)
+
+    def embed(p, images):
+        B, T = images.shape[:2]
+        h = images.reshape(B * T, 1, SNAIL_SIZE, SNAIL_SIZE)
+        if channels_last:
+            h = h.contiguous(memory_format=torch.channels_last)
+        for i in range(1, 5):
+            h = F.conv2d(h, p[f"conv{i}.w"], p[f"conv{i}.b"], padding=1)
+            h = F.batch_norm(h, None, None, p[f"bn{i}.gamma"], p[f"bn{i}.beta"], training=True, eps=EPS)
+            h = F.max_pool2d(F.relu(h), 2)
+        return (torch.matmul(h.flatten(1), p["embed.w"]) + p["embed.b"]).view(B, T, SNAIL_EMBED)
+
+    mask_cache = {}
+
+    def attention(p, a, x, key):
+        T = x.shape[1]
+        qkv = torch.matmul(x, p[f"att{a}.wqkv"])
+        q, k, v = qkv[..., :key], qkv[..., key:2 * key], qkv[..., 2 * key:]
+        if T not in mask_cache:
+            mask_cache[T] = torch.ones(T, T, dtype=torch.bool).tril()
+        scores = torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(key))
+        scores = scores.masked_fill(~mask_cache[T], -1e9)
+        return torch.cat([x, torch.matmul(torch.softmax(scores, -1), v)], 2)
+
+    def tc(p, a, x):
+        T = x.shape[1]
+        for d in range(depth):
+            dil = 1 << d
+            shifted = F.pad(x, (0, 0, dil, 0))[:, :T] if dil < T else torch.zeros_like(x)
+            fg = torch.matmul(torch.cat([shifted, x], 2), p[f"tc{a}.{d}.w"]) + p[f"tc{a}.{d}.b"]
+            x = torch.cat([x, torch.tanh(fg[..., :SNAIL_FILTERS]) * torch.sigmoid(fg[..., SNAIL_FILTERS:])], 2)
+        return x
+
+    def loss_fn(p, images, labels, target):
+        x = torch.cat([embed(p, images), labels], 2)                 # [B, T, 64 + N]
+        x = attention(p, 0, x, SNAIL_ATTENTION[0][0])
+        x = tc(p, 0, x)
+        x = attention(p, 1, x, SNAIL_ATTENTION[1][0])
+        x = tc(p, 1, x)
+        x = attention(p, 2, x, SNAIL_ATTENTION[2][0])
+        logits = torch.matmul(x[:, -1], p["out.w"]) + p["out.b"]     # the per-step linear, at the query step
+        return F.cross_entropy(logits, target)
+
+    return loss_fn
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, choices=["mann", "snail"])
+    ap.add_argument("--ways", type=int, default=5)
+    ap.add_argument("--shots", type=int, help="MANN: samples per class (default 10); SNAIL: shots (default 1)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--iterations", type=int, default=10, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps incl. the first (min 1)")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (inter-op 1)")
+    ap.add_argument("--cpus", help="pin this process to these CPUs (e.g. 0 or 0,1)")
+    ap.add_argument("--variant", default="eager", choices=["eager", "eager-cl", "compile"],
+                    help="eager-cl: SNAIL's Conv-4 in channels_last")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile-timeout", type=float, default=300.0)
+    a = ap.parse_args(argv)
+    shots = a.shots if a.shots is not None else (10 if a.model == "mann" else 1)
+    if a.ways < 2 or shots < 1 or a.batch < 1 or a.iterations < 1:
+        ap.error("needs --ways >= 2, --shots >= 1, --batch >= 1, --iterations >= 1")
+
+    import torch_peer  # sets OMP_WAIT_POLICY=PASSIVE unless set, before torch loads
+    import torch
+
+    affinity = pin_cpus(a.cpus)
+    threads = torch_peer.set_threads(a.threads)
+    flush = torch.set_flush_denormal(True)          # MetaJIT's kernels run with FTZ/DAZ
+    rng = np.random.default_rng(a.seed)
+    if a.model == "mann":
+        params_np, _ = mann_params(rng)
+        inputs = mann_inputs(rng, a.ways, shots, a.batch)
+        loss_fn = make_mann_loss(a.ways, shots)
+        length = a.ways * shots
+    else:
+        length = a.ways * shots + 1
+        params_np, _ = snail_params(rng, a.ways, length)
+        inputs = snail_inputs(rng, a.ways, shots, a.batch)
+        loss_fn = make_snail_loss(a.ways, shots, channels_last=a.variant == "eager-cl")
+    n_params = int(sum(v.size for v in params_np.values()))
+    result = {"framework": "torch", "model": a.model, "variant": a.variant, "ways": a.ways, "shots": shots,
+              "batch": a.batch, "length": length, "threads": torch.get_num_threads(), "thread_config": threads,
+              "affinity": affinity, "flush_denormal": flush, "torch_version": torch.__version__,
+              "parameters": n_params, "versions": base_versions()}
+    log(f"{a.model} ({a.variant}): {a.ways}-way, {shots} {'samples per class' if a.model == 'mann' else 'shots'}, "
+        f"T={length}, batch {a.batch}, {n_params} parameters, {a.threads} thread(s)")
+
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in params_np.items()}
+    if a.variant == "eager-cl":
+        params = {k: (v.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+                      if v.dim() == 4 else v) for k, v in params.items()}
+    batch = tuple(torch.from_numpy(x) for x in inputs)
+    try:
+        opt = torch.optim.Adam(params.values(), lr=a.lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        opt = torch.optim.Adam(params.values(), lr=a.lr, foreach=True)
+    fn = torch.compile(loss_fn) if a.variant == "compile" else loss_fn
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = fn(params, *batch)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    def on_alarm(signum, frame):
+        raise CompileTimeout()
+
+    try:
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, a.compile_timeout)
+        t0 = time.perf_counter()
+        try:
+            loss_first = step()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        first_s = time.perf_counter() - t0
+    except CompileTimeout:
+        emit({**result, "skipped": True, "reason": f"first step exceeded --compile-timeout {a.compile_timeout:g} s"})
+        return 0
+    except Exception as e:  # noqa: BLE001
+        traceback.print_exc(file=sys.stderr)
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        emit({**result, "skipped": True, "reason": f"{type(e).__name__}: {msg}"[:500]})
+        return 0
+    for _ in range(max(a.warmup, 1) - 1):
+        step()
+    t0 = time.perf_counter()
+    loss = loss_first
+    for _ in range(a.iterations):
+        loss = step()
+    elapsed = time.perf_counter() - t0
+    if not math.isfinite(loss):
+        raise SystemExit(f"non-finite loss {loss}")
+    log(f"first step {first_s:.2f} s; {a.iterations} steps in {elapsed:.2f} s "
+        f"({elapsed / a.iterations * 1e3:.1f} ms/step); loss {loss_first:.4f} -> {loss:.4f}")
+    emit({**result, "steps_per_s": a.iterations / elapsed, "seconds_per_step": elapsed / a.iterations,
+          "iterations": a.iterations, "warmup": max(a.warmup, 1), "first_step_s": first_s,
+          "loss_first": loss_first, "loss_last": loss, "peak_rss_bytes": peak_rss_bytes()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
