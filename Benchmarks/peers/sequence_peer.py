@@ -257,7 +257,7 @@ def make_snail_loss(ways, shots, channels_last=False):
         for i in range(1, 5):
             h = F.conv2d(h, p[f"conv{i}.w"], p[f"conv{i}.b"], padding=1)
             h = F.batch_norm(h, None, None, p[f"bn{i}.gamma"], p[f"bn{i}.beta"], training=True, eps=EPS)
-            h = F.max_pool2d(F.relu(h), 2)
+            h = F.relu(F.max_pool2d(h, 2))     # = pool(relu(h)): max commutes with relu, 4x fewer elements
         return (torch.matmul(h.flatten(1), p["embed.w"]) + p["embed.b"]).view(B, T, SNAIL_EMBED)
 
     mask_cache = {}
