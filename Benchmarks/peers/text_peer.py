@@ -321,9 +321,10 @@ def main(argv=None) -> int:
         "peak_rss_bytes": peak_rss_bytes(),
         **({"losses": losses} if a.losses else {}),
     })
-    log(f"train: {n_train} episodes in {train_s:.2f} s (first {t_first:.3f} s), loss {result['first_loss']:.4f} -> "
-        f"{result['last_losses_mean']:.4f} (mean of the last {len(tail)}); test accuracy {result['accuracy']:.4f} "
-        f"± {ci95:.4f} over {n_test} episodes")
+    if losses:
+        log(f"train: {n_train} episodes in {train_s:.2f} s (first {t_first:.3f} s), loss {losses[0]:.4f} -> "
+            f"{result['last_losses_mean']:.4f} (mean of the last {len(tail)})")
+    log(f"test accuracy {result['accuracy']:.4f} ± {ci95:.4f} over {n_test} episodes")
     emit(result)
     if a.json:
         with open(a.json, "w") as f:
