@@ -384,6 +384,9 @@ def main(argv=None) -> int:
         emit({**result, "skipped": True, "reason": f"first step exceeded --compile-timeout {a.compile_timeout:g} s"})
         return 0
     except Exception as e:  # noqa: BLE001
+        if "CompileTimeout" in f"{type(e).__name__}: {e}":   # raised inside inductor, which wraps it
+            emit({**result, "skipped": True, "reason": f"first step exceeded --compile-timeout {a.compile_timeout:g} s"})
+            return 0
         traceback.print_exc(file=sys.stderr)
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
         emit({**result, "skipped": True, "reason": f"{type(e).__name__}: {msg}"[:500]})
