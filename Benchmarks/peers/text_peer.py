@@ -47,6 +47,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 import traceback
@@ -229,6 +230,8 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-before", action="store_true", help="also evaluate the initial weights")
     ap.add_argument("--losses", action="store_true", help="list every training loss in the JSON")
     ap.add_argument("--json", metavar="OUT", help="also write the JSON line to OUT")
+    ap.add_argument("--compile-timeout", type=float, default=300.0,
+                    help="seconds allowed for the first training step before the variant is skipped")
     a = ap.parse_args(argv)
 
     import torch_peer  # sets OMP_WAIT_POLICY=PASSIVE unless set, before torch loads
@@ -286,17 +289,34 @@ def main(argv=None) -> int:
         result["accuracy_before"] = float(acc0.mean())
         log(f"before training: accuracy {acc0.mean():.4f}")
 
+    class CompileTimeout(Exception):
+        pass
+
+    def on_alarm(signum, frame):
+        raise CompileTimeout()
+
     losses, t_first = [], 0.0
     t0 = time.perf_counter()
     for i, batch in enumerate(tr):
+        if i == 0:
+            old = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, a.compile_timeout)
         try:
             losses.append(step(*batch))
         except Exception as ex:  # noqa: BLE001 (a compile failure on the first step: report, not crash)
             if i:
                 raise
-            traceback.print_exc(file=sys.stderr)
-            emit({**result, "skipped": True, "reason": f"{type(ex).__name__}: {str(ex).strip()[:400]}"})
+            text = f"{type(ex).__name__}: {ex}"
+            if "CompileTimeout" in text:     # ours, possibly wrapped by inductor
+                text = f"first step exceeded --compile-timeout {a.compile_timeout:g} s"
+            else:
+                traceback.print_exc(file=sys.stderr)
+            emit({**result, "skipped": True, "reason": text.strip()[:400]})
             return 0
+        finally:
+            if i == 0:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
         if i == 0:
             t_first = time.perf_counter() - t0
     train_s = time.perf_counter() - t0
