@@ -84,6 +84,10 @@ def load(path: str):
     cfg["recipe"] = meta.get("recipe", "")
     cfg["gate_order"] = parse_gate_order(meta.get("gate_order"))
     cfg["forget_bias"] = float(meta["forget_bias"]) if "forget_bias" in meta else None
+    cfg["learner"] = meta.get("learner")          # `metajit text-episodes` also writes source, seed, test_seed
+    cfg["source"], cfg["seed"], cfg["test_seed"] = meta.get("source"), meta.get("seed"), meta.get("test_seed")
+    if cfg["learner"] not in (None, "protonet"):
+        log(f"{path} was exported for the {cfg['learner']} learner; this peer trains ProtoNet on its episodes and weights")
     n, k, q, T = cfg["ways"], cfg["shots"], cfg["queries"], cfg["length"]
     v, e, h = cfg["vocabulary"], cfg["embedding"], cfg["hidden"]
     expect = {"table": (v, e), "wx": (e, 4 * h), "wh": (h, 4 * h), "b": (4 * h,)}
@@ -254,7 +258,8 @@ def main(argv=None) -> int:
     result = {"framework": "torch", "model": "protonet-lstm", "variant": variant, "requested_variant": a.variant,
               "adam": a.adam, "episodes_file": a.episodes, "recipe": cfg["recipe"],
               **{key: cfg[key] for key in ("ways", "shots", "queries", "length", "vocabulary", "embedding",
-                                           "hidden", "outer_lr", "gate_order", "forget_bias")},
+                                           "hidden", "outer_lr", "gate_order", "forget_bias", "learner", "source",
+                                           "seed", "test_seed")},
               "torch_version": torch.__version__, "threads": torch.get_num_threads(), "thread_config": threads,
               "affinity": affinity, "flush_denormal": flush, "versions": base_versions()}
     log(f"{cfg['recipe'] or a.episodes}: {cfg['ways']}-way {cfg['shots']}-shot {cfg['queries']} queries, T={cfg['length']}, "
