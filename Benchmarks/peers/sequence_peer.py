@@ -6,24 +6,28 @@ Speed only: accuracy is not compared. Prints ONE JSON line on stdout (logs on st
   .venv/bin/python sequence_peer.py --model mann|snail --ways N --shots K --batch B \
       --iterations I --threads T [--warmup W] [--variant eager|compile] [--cpus 0]
 
-One step = forward over a batch of B episodes, backward, one Adam step (torch.optim.Adam,
-lr 1e-3, fused). Inputs are drawn once (--seed) and reused; parameters Glorot uniform
+One step = forward over a batch of B episodes, backward, the gradient clipped to global norm
+10 (`--clip`, MetaJIT's `clipNorm`), one Adam step (torch.optim.Adam, lr 1e-3, fused). Inputs are drawn once (--seed) and reused; parameters Glorot uniform
 (MetaJIT's `.weight`, `common.weight`), biases zero. Layouts follow MetaJIT: linear weights
 [in, out], sequences [B, T, C], causal convolutions as `Sources/GraphDSL/SequenceComposites.swift`
 writes them ([2C, F] weights stacking the x[t − d] and x[t] taps).
 
-MANN (`--shots` = samples per class, default 10; T = N·S): per step the flattened 20×20 image
-(400) ⊕ the previous step's label as Santoro's five-character string (5 one-hot groups of 5,
-25 values; zeros at t = 0). LSTM controller, 200 units, gate order i, f, g, o, input
+MANN (`--shots` = samples per class, default 10; T = N·S), as `Sources/MetaLearning/MANN.swift`
+(branch seq13) builds it: per step the flattened 20×20 image (400) ⊕ the previous step's label
+(zeros at t = 0), one-hot N by default (the `mann-omniglot-5way` recipe) or, with
+`--labels strings`, Santoro's five-character strings (5 one-hot groups of 5, 25 values).
+LSTM controller, 200 units, gate order i, f, g, o, input
 [x, label, previous reads 4×40] (the x/label part of its input projection is one matmul over
 all steps before the time loop; reads and h enter through one [360, 800] matmul per step).
-Memory 128 × 40, 4 heads, each with a key (40), a write gate α and a key strength β
-(softplus) from the controller output. Per step (`lruMemoryStep`): w^lu = one-hot of the
+Memory 128 × 40, 4 heads, each with a key tanh(h·W_k + b_k) (40), a write gate α = h·W_α + b_α
+and a key strength β = 1 + softplus(h·W_β + b_β) from the controller output (one [200, 168]
+matmul for all three). Per step (`lruMemoryStep`): w^lu = one-hot of the
 least-used slot of w^u(t−1), w^w = σ(α)·w^r(t−1) + (1 − σ(α))·w^lu, the least-used row
 zeroed, M += w^wᵀ·k; w^r = softmax(β·cos(k, M)), reads r = w^r·M; w^u = 0.95·w^u + Σ w^r + Σ w^w.
-Memory, usage and previous read weights start at zero. Output: linear from [h, reads] to 25
-logits (one matmul over all steps after the loop); loss = Σ over the 5 groups of the 5-way
-cross-entropy, mean over steps and episodes; backprop through the whole unrolled episode.
+The memory starts at 1e-6, usage and previous read weights at zero. Output: linear from
+[h, reads] to N logits (strings: 25; one matmul over all steps after the loop); loss the
+cross-entropy (strings: summed over the 5 groups), mean over steps and episodes; backprop
+through the whole unrolled episode.
 
 SNAIL (Omniglot, T = N·K + 1): Conv-4 (4 × [3×3 conv 64 padding 1, batch norm with the
 batch's statistics over all B·T images, ReLU, 2×2 max-pool], 28×28 → 64) + linear 64 → 64;
@@ -56,7 +60,7 @@ import numpy as np  # noqa: E402
 from common import base_versions, emit, log, peak_rss_bytes, pin_cpus, weight  # noqa: E402
 
 # MANN (Santoro et al. 2016, MetaJIT issue 13)
-MANN_IMAGE, MANN_LABEL, MANN_GROUPS, MANN_ALPHABET = 400, 25, 5, 5
+MANN_IMAGE = 400
 MANN_HIDDEN, MANN_SLOTS, MANN_WIDTH, MANN_HEADS, MANN_GAMMA = 200, 128, 40, 4, 0.95
 # SNAIL (Mishra et al. 2018, Omniglot)
 SNAIL_SIZE, SNAIL_WIDTH, SNAIL_EMBED, SNAIL_FILTERS = 28, 64, 64, 128
@@ -78,8 +82,14 @@ def tc_depth(length: int) -> int:
 
 # ----------------------------------------------------------------------------- parameters and data
 
-def mann_params(rng):
-    x_in = MANN_IMAGE + MANN_LABEL
+def label_shape(ways: int, strings: bool):
+    """(groups, alphabet) of MANN's label encoding: five one-hot groups of five (Santoro's
+    strings) or one group of `ways` (one-hot, the `mann-omniglot-5way` recipe)."""
+    return (5, 5) if strings else (1, ways)
+
+
+def mann_params(rng, label_width: int):
+    x_in = MANN_IMAGE + label_width
     rec = MANN_HEADS * MANN_WIDTH + MANN_HIDDEN
     head_out = MANN_HEADS * (MANN_WIDTH + 2)
     read_out = MANN_HIDDEN + MANN_HEADS * MANN_WIDTH
@@ -92,15 +102,16 @@ def mann_params(rng):
         "ctrl.wx": wx_full[:x_in], "ctrl.wrh": np.concatenate([wx_full[x_in:], wh]),   # [160 + 200, 800]
         "ctrl.b": np.zeros(4 * MANN_HIDDEN, np.float32),
         "heads.w": weight(rng, (MANN_HIDDEN, head_out)), "heads.b": np.zeros(head_out, np.float32),
-        "out.w": weight(rng, (read_out, MANN_LABEL)), "out.b": np.zeros(MANN_LABEL, np.float32),
+        "out.w": weight(rng, (read_out, label_width)), "out.b": np.zeros(label_width, np.float32),
     }, rec
 
 
-def mann_inputs(rng, ways, shots, batch):
+def mann_inputs(rng, ways, shots, batch, strings: bool = False):
     t = ways * shots
+    groups, alphabet = label_shape(ways, strings)
     x = rng.uniform(0, 1, (batch, t, MANN_IMAGE)).astype(np.float32)
-    targets = rng.integers(0, MANN_ALPHABET, (batch, t, MANN_GROUPS)).astype(np.int64)
-    onehot = np.eye(MANN_ALPHABET, dtype=np.float32)[targets].reshape(batch, t, MANN_LABEL)
+    targets = rng.integers(0, alphabet, (batch, t, groups)).astype(np.int64)
+    onehot = np.eye(alphabet, dtype=np.float32)[targets].reshape(batch, t, groups * alphabet)
     labels = np.zeros_like(onehot)
     labels[:, 1:] = onehot[:, :-1]                                    # the previous step's label
     return x, labels, targets
@@ -180,13 +191,14 @@ def torch_addmm(bias, x, w):
     return torch.addmm(bias, x, w) if bias is not None else torch.mm(x, w)
 
 
-def make_mann_loss(ways, shots, deferred: bool = True):
+def make_mann_loss(ways, shots, deferred: bool = True, strings: bool = False):
     """`loss_fn(p, x, labels, targets) -> (loss, finish)`; call `finish()` after backward
     (it completes the deferred weight gradients; a no-op without `deferred`)."""
     import torch
     import torch.nn.functional as F
 
     H, N, D, R = MANN_HIDDEN, MANN_SLOTS, MANN_WIDTH, MANN_HEADS
+    groups, alphabet = label_shape(ways, strings)
 
     class Plain:
         def __init__(self, w):
@@ -206,7 +218,7 @@ def make_mann_loss(ways, shots, deferred: bool = True):
         h = x.new_zeros(B, H)
         c = x.new_zeros(B, H)
         reads = x.new_zeros(B, R * D)
-        memory = x.new_zeros(B, N, D)
+        memory = x.new_full((B, N, D), 1e-6)
         usage = x.new_zeros(B, N)
         w_read = x.new_zeros(B, R, N)
         hs, rs = [], []
@@ -216,7 +228,8 @@ def make_mann_loss(ways, shots, deferred: bool = True):
             c = s[:, H:2 * H] * c + s[:, :H] * torch.tanh(z[:, 2 * H:3 * H])
             h = s[:, 3 * H:] * torch.tanh(c)
             heads = heads_w.addmm(p["heads.b"], h).view(B, R, D + 2)
-            keys, alpha, beta = heads[..., :D], heads[..., D:D + 1], F.softplus(heads[..., D + 1:])
+            keys = torch.tanh(heads[..., :D])
+            alpha, beta = heads[..., D:D + 1], F.softplus(heads[..., D + 1:]) + 1
             # least-used slot of the previous usage (no gradient through the selection)
             with torch.no_grad():
                 lu = torch.zeros_like(usage).scatter_(1, usage.argmin(1, keepdim=True), 1.0)   # [B, N]
@@ -234,9 +247,9 @@ def make_mann_loss(ways, shots, deferred: bool = True):
             hs.append(h)
             rs.append(reads)
         out = torch.cat([torch.stack(hs, 1), torch.stack(rs, 1)], 2)                      # [B, T, H + RD]
-        logits = (torch.matmul(out, p["out.w"]) + p["out.b"]).reshape(-1, MANN_ALPHABET)
-        # Σ over the 5 groups, mean over steps and episodes
-        loss = F.cross_entropy(logits, targets.reshape(-1)) * MANN_GROUPS
+        logits = (torch.matmul(out, p["out.w"]) + p["out.b"]).reshape(-1, alphabet)
+        # Σ over the label's groups (5 for strings), mean over steps and episodes
+        loss = F.cross_entropy(logits, targets.reshape(-1)) * groups
 
         def finish():
             rec.finish()
@@ -311,6 +324,9 @@ def main(argv=None) -> int:
     ap.add_argument("--variant", default="eager", choices=["eager", "eager-plain", "eager-cl", "compile"],
                     help="eager-plain: MANN without the deferred weight gradients; eager-cl: SNAIL's Conv-4 in channels_last")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--clip", type=float, default=10.0, help="clip the gradient to this global norm (0: off), as MetaJIT's clipNorm")
+    ap.add_argument("--labels", default="one-hot", choices=["one-hot", "strings"],
+                    help="MANN's label encoding: one-hot N (the mann-omniglot-5way recipe) or Santoro's 5-character strings (25)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compile-timeout", type=float, default=300.0)
     a = ap.parse_args(argv)
@@ -326,9 +342,11 @@ def main(argv=None) -> int:
     flush = torch.set_flush_denormal(True)          # MetaJIT's kernels run with FTZ/DAZ
     rng = np.random.default_rng(a.seed)
     if a.model == "mann":
-        params_np, _ = mann_params(rng)
-        inputs = mann_inputs(rng, a.ways, shots, a.batch)
-        loss_fn = make_mann_loss(a.ways, shots, deferred=a.variant == "eager")
+        strings = a.labels == "strings"
+        groups, alphabet = label_shape(a.ways, strings)
+        params_np, _ = mann_params(rng, groups * alphabet)
+        inputs = mann_inputs(rng, a.ways, shots, a.batch, strings)
+        loss_fn = make_mann_loss(a.ways, shots, deferred=a.variant == "eager", strings=strings)
         length = a.ways * shots
     else:
         length = a.ways * shots + 1
@@ -339,7 +357,8 @@ def main(argv=None) -> int:
     result = {"framework": "torch", "model": a.model, "variant": a.variant, "ways": a.ways, "shots": shots,
               "batch": a.batch, "length": length, "threads": torch.get_num_threads(), "thread_config": threads,
               "affinity": affinity, "flush_denormal": flush, "torch_version": torch.__version__,
-              "parameters": n_params, "versions": base_versions()}
+              "parameters": n_params, "clip": a.clip, "lr": a.lr,
+              **({"labels": a.labels} if a.model == "mann" else {}), "versions": base_versions()}
     log(f"{a.model} ({a.variant}): {a.ways}-way, {shots} {'samples per class' if a.model == 'mann' else 'shots'}, "
         f"T={length}, batch {a.batch}, {n_params} parameters, {a.threads} thread(s)")
 
@@ -348,6 +367,7 @@ def main(argv=None) -> int:
         params = {k: (v.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
                       if v.dim() == 4 else v) for k, v in params.items()}
     batch = tuple(torch.from_numpy(x) for x in inputs)
+    plist = list(params.values())
     try:
         opt = torch.optim.Adam(params.values(), lr=a.lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
@@ -364,6 +384,8 @@ def main(argv=None) -> int:
         loss.backward()
         if finish is not None:
             finish()
+        if a.clip > 0:
+            torch.nn.utils.clip_grad_norm_(plist, a.clip, foreach=True)
         opt.step()
         return float(loss.detach())
 
