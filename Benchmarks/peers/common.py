@@ -175,6 +175,58 @@ def load_inputs(path: str, w: Workload):
     return params, (sx, sy, qx, qy)
 
 
+# ----------------------------------------------------------------------------- safetensors
+
+SAFETENSORS_DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64,
+                      "U8": np.uint8, "I8": np.int8, "F16": np.float16}
+
+
+def read_safetensors_typed(path: str):
+    """({name: array in its stored dtype}, {metadata: str}) of a safetensors file: an 8-byte
+    little-endian header length, a JSON header (dtype, shape, data_offsets per tensor, and
+    `__metadata__`), then the raw little-endian data. Numpy only (no `safetensors` package)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", None) or {}
+    body = memoryview(data)[8 + n:]
+    out = {}
+    for name, e in header.items():
+        if e["dtype"] not in SAFETENSORS_DTYPES:
+            raise ValueError(f"{path}: {name} has unsupported dtype {e['dtype']}")
+        a, b = e["data_offsets"]
+        dt = np.dtype(SAFETENSORS_DTYPES[e["dtype"]]).newbyteorder("<")
+        out[name] = np.frombuffer(body[a:b], dtype=dt).reshape(e["shape"]).astype(dt.newbyteorder("="))
+    return out, meta
+
+
+def write_safetensors(path: str, tensors: dict, metadata: dict | None = None):
+    """Writes `tensors` ({name: numpy array}, dtypes of SAFETENSORS_DTYPES) and string
+    `metadata` in the safetensors layout `read_safetensors_typed` reads (header padded with
+    spaces to a multiple of 8 bytes, tensors in name order)."""
+    names = {v: k for k, v in SAFETENSORS_DTYPES.items()}
+    header, blobs, at = {}, [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        code = names.get(a.dtype.type)
+        if code is None:
+            raise ValueError(f"{name}: unsupported dtype {a.dtype}")
+        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": code, "shape": list(a.shape), "data_offsets": [at, at + len(raw)]}
+        blobs.append(raw)
+        at += len(raw)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
+
+
 def pin_cpus(spec: str | None):
     """Pins this process to `spec` (`0,1` or `0-1`); returns the affinity as a list string."""
     if spec and hasattr(os, "sched_setaffinity"):
