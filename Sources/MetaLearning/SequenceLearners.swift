@@ -6,14 +6,15 @@ import MetaIR
 // (Benchmarks/peers/sequence_peer.py):
 //
 // MANN (Santoro et al. 2016), recipe mann-omniglot-5way: 5 ways × 10 samples (T = 50), batch 16,
-//   images 20×20 flattened (400), string labels (5 groups × 5 = 25-d, shown one step late).
-//   Controller LSTM, 200 units, input per step [image 400, previous label 25, previous reads 4×40]
-//     (gates i, f, g, o; weights wx [425, 800], wr [160, 800], wh [200, 800], b [800]).
+//   images 20×20 flattened (400), one-hot labels (5-d, shown one step late; the paper's Table 1
+//   setting; SequenceStepConfig.stringLabels gives its 25-d five-character strings instead).
+//   Controller LSTM, 200 units, input per step [image 400, previous label 5, previous reads 4×40]
+//     (gates i, f, g, o; weights wx [405, 800], wr [160, 800], wh [200, 800], b [800]).
 //   Memory 128 slots × 40, 4 heads; from h: keys tanh(h·Wk + bk) [4, 40], write gates α = h·Wα + bα [4],
 //     key strengths β = 1 + softplus(h·Wβ + bβ) [4]; LRU access with usage decay γ = 0.95; the
 //     memory starts at 1e-6, usage and read weights at 0. Each head writes and reads its key.
-//   Output linear [h 200, reads 160] → 25 logits per step; loss = Σ over 5 groups of the
-//     softmax cross-entropy, mean over B·T steps; gradients clipped to global norm 10; Adam.
+//   Output linear [h 200, reads 160] → 5 logits per step (strings: 25, the loss summed over the
+//     5 groups); softmax cross-entropy, mean over B·T steps; gradients clipped to global norm 10; Adam 1e-3.
 // SNAIL (Mishra et al. 2018), recipes snail-omniglot-5w1s (batch 32) / snail-omniglot-20w1s (batch 16):
 //   images 28×28; Conv-4 embedding (4 × [conv 3×3 64, batch norm over all B·T images, relu,
 //     max-pool 2]) → 64, FC 64 → 64; per-step input [embedding 64, one-hot label N (zeros at the query)].
@@ -21,7 +22,7 @@ import MetaIR
 //     → per-step linear to N. TC(128) = ⌈log₂ T⌉ dense blocks, dilations 1, 2, 4, …, each a causal
 //     kernel-2 conv pair (128 filters) tanh ⊙ sigmoid, concatenated. T = N + 1 (1-shot).
 //   Loss: softmax cross-entropy on the last (query) step only, mean over the batch;
-//     gradients clipped to global norm 10; Adam.
+//     gradients clipped to global norm 10; Adam 1e-3.
 
 /// The sequence meta-learners: one episode is one sequence, read step by step.
 public enum SequenceLearner: String, Sendable, Codable, CaseIterable {
