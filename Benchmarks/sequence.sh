@@ -84,7 +84,7 @@ lines = [f"# Sequence learners (issue 13): MANN and SNAIL, {os.popen('date -u +%
          f"{os.cpu_count()} cores shared with other jobs (load average at the end {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}), "
          "so absolute speeds are low and noisy. `bash Benchmarks/sequence.sh "
          f"{mann_it} {s5_it} {s20_it}`. Test: 600 episodes, seed 2024.", "",
-         "## MANN (`mann-omniglot-5way`: 5 classes × 10 samples, string labels, batch 16)", "",
+         "## MANN (`mann-omniglot-5way`: 5 classes × 10 samples, one-hot labels, batch 16)", "",
          "| | 1st | 2nd | 3rd | 5th | 10th | episodes trained |", "| --- | --- | --- | --- | --- | --- | --- |",
          f"| MetaJIT MANN, {mann['iterations']} batches | {pct(1)} | {pct(2)} | {pct(3)} | {pct(5)} | {pct(10)} | {16 * mann['iterations']:,} |",
          "| Santoro et al. 2016, MANN | 36.4% | 82.8% | 91.0% | 94.9% | 98.1% | 100,000 |",
