@@ -7,8 +7,9 @@
 #   bash Benchmarks/sequence.sh [MANN_IT] [SNAIL5_IT] [SNAIL20_IT] [PEER_IT]
 #
 # Defaults 1200 / 300 / 150 iterations (batches of 16 / 32 / 16 episodes) and 20 peer steps:
-# about 35 min on a 2-core machine shared with other jobs (measured 2026-12-02: MANN 1.7,
-# SNAIL 5-way 0.46 steps/s). The papers train far longer (MANN 100,000 episodes), so the
+# 13 min of training on the 2-core machine of 2026-12-02 (MANN 4.2, SNAIL 5-way 2.1, 20-way
+# 1.0 steps/s), up to 35 min when it is shared with other jobs (MANN 1.4, SNAIL 5-way 0.46
+# steps/s under load). The papers train far longer (MANN 100,000 episodes), so the
 # accuracies are those of a short run, not a reproduction.
 # METAJIT (default .build/release/metajit, else .build/debug/metajit) picks the binary;
 # PEER_PY (default Benchmarks/peers/.venv/bin/python) the peer's interpreter: without it, or
