@@ -47,6 +47,7 @@ struct EvalCommand: ParsableCommand {
         let meta = try ParameterStore.metadata(of: url)
         let record = try RunRecord.decode(meta["run"], path: url.path)
         if let ms = record.multiSource { return try runMultiSource(record, ms, checkpoint: url, memoryLimit: memoryLimit) }
+        if let seq = record.sequence { return try runSequence(record, seq, checkpoint: url, memoryLimit: memoryLimit) }
         guard !perSource else {
             throw ValidationError("--per-source applies to multi-source checkpoints (protonet-multisource, protomaml-multisource); \(url.path) is \(record.recipe ?? "conv4")")
         }

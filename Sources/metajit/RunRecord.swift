@@ -23,6 +23,8 @@ struct RunRecord: Codable {
     var seed: UInt64
     /// Multi-source runs: the learner and sources (nil for every other run).
     var multiSource: MultiSourceRecord? = nil
+    /// Sequence runs (MANN, SNAIL): the step configuration (nil for every other run).
+    var sequence: SequenceRecord? = nil
 
     var trainStep: StepConfig {
         var c = evalStep

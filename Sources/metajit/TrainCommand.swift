@@ -71,6 +71,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if let distributed { return try runDistributed(distributed) }
         if let base = Recipes.named(recipe), let learner = base.multiSource { return try runMultiSource(base, learner: learner) }
+        if let base = Recipes.named(recipe), let learner = base.sequence { return try runSequence(base, learner: learner) }
         guard sources == nil else { throw ValidationError("--sources applies to protonet-multisource and protomaml-multisource, not \(recipe)") }
         let record = try makeRecord()
         let outDir = URL(fileURLWithPath: out)

@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `metajit train mann-*|snail-*` and `metajit eval` on their checkpoints: a tiny run end to
+/// end, the per-instance accuracy line, resume, and flags that do not apply.
+@Suite(.serialized) struct SequenceCLITests {
+    static func folder() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("sequence-cli-\(UUID().uuidString)") }
+
+    static func json(_ out: String) throws -> [String: Any] {
+        let last = try #require(out.split(separator: "\n").last.map(String.init))
+        return try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+    }
+
+    @Test("train mann-omniglot-5way (2 ways × 10 samples) a few iterations, resume, then eval prints the per-instance accuracy line and JSON")
+    func mannEndToEnd() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let common = ["train", "mann-omniglot-5way", "--ways", "2", "--meta-batch", "2", "--eval-every", "2", "--eval-episodes", "2",
+                      "--checkpoint-every", "2", "--quiet", "--out", out.path]
+        let train = try runMetaJIT(common + ["--iterations", "2"])
+        #expect(train.status == 0, "\(train.err)")
+        #expect(train.err.contains("T = 20, batch 2") && train.err.contains("steps/s"), "\(train.err)")
+        let resumed = try runMetaJIT(common + ["--iterations", "3", "--resume"])
+        #expect(resumed.status == 0 && resumed.err.contains("from iteration 2"), "\(resumed.err)")
+        let metrics = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        #expect(metrics.split(separator: "\n").count == 3 && metrics.contains("val_accuracy"), "\(metrics)")
+
+        let eval = try runMetaJIT(["eval", out.path, "--episodes", "5"])
+        #expect(eval.status == 0, "\(eval.err)")
+        let lines = eval.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(eval.out)")
+        let pattern = try Regex(#"^per-instance accuracy: 1st \d+\.\d% 2nd \d+\.\d% 3rd \d+\.\d% 5th \d+\.\d% 10th \d+\.\d%$"#)
+        #expect(lines.first.map { $0.wholeMatch(of: pattern) != nil } == true, "\(eval.out)")
+        let json = try Self.json(eval.out)
+        #expect(json["learner"] as? String == "mann" && json["episodes"] as? Int == 5 && json["length"] as? Int == 20)
+        let table = try #require(json["per_instance"] as? [String: Double])
+        #expect(table.count == 10 && table.values.allSatisfy { (0...1).contains($0) })
+    }
+
+    @Test("train snail-omniglot-5w1s a few iterations, then eval prints accuracy ± CI over episodes and JSON")
+    func snailEndToEnd() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let train = try runMetaJIT(["train", "snail-omniglot-5w1s", "--meta-batch", "2", "--iterations", "2", "--eval-every", "0",
+                                    "--quiet", "--out", out.path])
+        #expect(train.status == 0, "\(train.err)")
+        let eval = try runMetaJIT(["eval", out.path, "--episodes", "3"])
+        #expect(eval.status == 0, "\(eval.err)")
+        let lines = eval.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && lines[0].hasPrefix("accuracy ") && lines[0].hasSuffix("(3 episodes)"), "\(eval.out)")
+        let json = try Self.json(eval.out)
+        #expect(json["learner"] as? String == "snail" && json["episodes"] as? Int == 3 && json["length"] as? Int == 6)
+        let refused = try runMetaJIT(["eval", out.path, "--shots", "5", "--episodes", "3"])
+        #expect(refused.status != 0 && refused.err.contains("--shots does not apply to the sequence checkpoint"), "\(refused.err)")
+    }
+
+    @Test("flags of other learners are refused by name before any training")
+    func inapplicableFlags() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let r = try runMetaJIT(["train", "snail-omniglot-20w1s", "--queries", "3", "--iterations", "1", "--out", out.path])
+        #expect(r.status != 0 && r.err.contains("--queries does not apply to the sequence recipe snail-omniglot-20w1s"), "\(r.err)")
+        let ways = try runMetaJIT(["train", "snail-omniglot-5w1s", "--ways", "1", "--iterations", "1", "--out", out.path])
+        #expect(ways.status != 0 && ways.err.contains("ways"), "\(ways.err)")
+        #expect(!r.err.contains("Fatal error") && !ways.err.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path))
+    }
+}
