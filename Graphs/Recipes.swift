@@ -25,6 +25,8 @@ public struct Recipe: Sendable {
     public var data: String? = nil
     /// Multi-source recipes: the learner (they train on padded Meta-Dataset episodes).
     public var multiSource: MultiSourceLearner? = nil
+    /// Few-shot text recipes: source, LSTM shape and learner (they train on text episodes).
+    public var text: TextRecipe? = nil
 
     /// The training-time step configuration.
     public var trainStep: StepConfig {
@@ -72,6 +74,7 @@ public enum Recipes {
         list += metricRecipes
         list += multiSourceRecipes
         list += learnedRuleRecipes
+        list += textRecipes
         return list
     }()
 
