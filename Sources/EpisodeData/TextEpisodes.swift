@@ -136,6 +136,23 @@ public struct TextBatch: Sendable, Equatable {
     /// Query texts in row order.
     public var queryTexts: [String]
 
+    /// Creates a batch; the arrays default to empty, to be appended to.
+    public init(index: Int, batchSize: Int, config: TextEpisodeConfig, support: [Int32] = [], supportMask: [Float] = [],
+                query: [Int32] = [], queryMask: [Float] = [], queryLabels: [Int32] = [], classes: [Int] = [],
+                supportTexts: [String] = [], queryTexts: [String] = []) {
+        self.index = index
+        self.batchSize = batchSize
+        self.config = config
+        self.support = support
+        self.supportMask = supportMask
+        self.query = query
+        self.queryMask = queryMask
+        self.queryLabels = queryLabels
+        self.classes = classes
+        self.supportTexts = supportTexts
+        self.queryTexts = queryTexts
+    }
+
     /// `[B, N·K, T]`.
     public var supportShape: [Int] { [batchSize, config.ways * config.shots, config.length] }
     /// `[B, N·Q, T]`.
@@ -198,8 +215,7 @@ public struct TextEpisodeSampler: Sendable {
 
     /// Batch `index` of `batchSize` episodes.
     public func batch(at index: Int, batchSize: Int = 1) -> TextBatch {
-        var b = TextBatch(index: index, batchSize: batchSize, config: config, support: [], supportMask: [], query: [],
-                          queryMask: [], queryLabels: [], classes: [], supportTexts: [], queryTexts: [])
+        var b = TextBatch(index: index, batchSize: batchSize, config: config)
         for j in 0..<batchSize {
             let (picked, support, query) = texts(ofEpisode: index * batchSize + j)
             for s in support {

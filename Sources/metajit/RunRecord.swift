@@ -23,6 +23,8 @@ struct RunRecord: Codable {
     var seed: UInt64
     /// Multi-source runs: the learner and sources (nil for every other run).
     var multiSource: MultiSourceRecord? = nil
+    /// Text runs: the text set-up with its vocabulary (nil for every other run).
+    var text: TextRecord? = nil
 
     var trainStep: StepConfig {
         var c = evalStep
