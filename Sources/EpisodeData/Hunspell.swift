@@ -6,7 +6,8 @@ import Foundation
 /// `stem/FLAGS` followed optionally by tab- or space-separated morphological fields
 /// (`po:noun`, `st:…`). The stem is everything before the first unescaped `/` (`\/` is a
 /// literal slash) or the first whitespace; flags and fields are dropped. Lines that start
-/// with a tab, a space or `#` are comments (de_DE's header), as hunspell reads them.
+/// with a tab, a space or `#` are comments (de_DE's header), as hunspell reads them, and so
+/// are entries with an empty stem (it_IT's `/ Estensione …` lines).
 public struct HunspellDictionary: Sendable, Equatable {
     /// The encodings understood, by their `.aff` `SET` names.
     public static let encodings = ["UTF-8", "ISO8859-1", "ISO8859-2", "ISO8859-13", "ISO8859-15"]
@@ -19,13 +20,14 @@ public struct HunspellDictionary: Sendable, Equatable {
     /// Every stem, in file order (duplicates kept as the file has them).
     public let stems: [String]
 
-    /// Reads `dic` and the `.aff` beside it (same name, `.aff` extension).
+    /// Reads `dic` and the `.aff` beside it (same name, `.aff` extension); `sampling` as in
+    /// ``parse(_:encoding:path:sampling:)``.
     ///
     /// - Throws: ``DataError`` `missingFile` (naming the path and the install command) when
     ///   either file is absent, `unsupportedFormat` for a `SET` other than ``encodings``,
-    ///   `corruptData` naming the path and line for bytes invalid in the encoding, a
-    ///   missing or non-numeric count line, or an entry with an empty stem.
-    public init(dic: String) throws {
+    ///   `corruptData` naming the path and line for bytes invalid in the encoding or a
+    ///   missing or non-numeric count line.
+    public init(dic: String, sampling: Int? = nil) throws {
         let aff = (dic as NSString).deletingPathExtension + ".aff"
         for p in [dic, aff] where !FileManager.default.fileExists(atPath: p) {
             throw DataError(.missingFile, path: p, "hunspell file not found; install dictionaries with scripts/install-deps.sh (Debian's hunspell-* packages)")
@@ -40,7 +42,7 @@ public struct HunspellDictionary: Sendable, Equatable {
         self.language = Self.language(ofFile: dic)
         self.path = dic
         self.encoding = encoding
-        self.stems = try Self.parse(dicData, encoding: encoding, path: dic)
+        self.stems = try Self.parse(dicData, encoding: encoding, path: dic, sampling: sampling)
     }
 
     /// Creates a dictionary from stems already read.
@@ -93,26 +95,42 @@ public struct HunspellDictionary: Sendable, Equatable {
         }
     }
 
-    /// Parses a `.dic` file's bytes; `path` names it in errors.
-    public static func parse(_ data: Data, encoding: String, path: String) throws -> [String] {
-        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        if let last = lines.last, last.isEmpty { lines.removeLast() }
-        guard let first = lines.first, let count = decode(first, encoding: encoding),
-              Int(count.trimmingCharacters(in: .whitespacesAndNewlines)) != nil else {
+    /// Parses a `.dic` file's bytes; `path` names it in errors. With `sampling`, only about
+    /// that many entry lines, at a fixed stride through the file, are decoded (bounded work
+    /// on large dictionaries; deterministic).
+    public static func parse(_ data: Data, encoding: String, path: String, sampling: Int? = nil) throws -> [String] {
+        let bytes = [UInt8](data)
+        var starts: [Int] = [0]
+        for i in bytes.indices where bytes[i] == 0x0A { starts.append(i + 1) }
+        func line(_ k: Int) -> ArraySlice<UInt8> {
+            var end = k + 1 < starts.count ? starts[k + 1] - 1 : bytes.count
+            if end > starts[k], bytes[end - 1] == 0x0D { end -= 1 }
+            return bytes[starts[k]..<max(end, starts[k])]
+        }
+        // The count may be followed by a comment (da_DK: `160502 #Produced by …`) and
+        // preceded by a UTF-8 byte-order mark (en_GB).
+        var head = line(0)
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) { head = head.dropFirst(3) }
+        guard let count = decode(head, encoding: encoding)?.split(whereSeparator: \.isWhitespace).first, Int(count) != nil else {
             throw DataError(.corruptData, path: path, "line 1: expected the entry count")
         }
+        let entries = starts.count - 1
+        let stride = sampling.map { max(1, entries / max($0, 1)) } ?? 1
         var stems: [String] = []
-        stems.reserveCapacity(lines.count)
-        for (index, raw) in lines.enumerated().dropFirst() {
-            let bytes = raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw
-            if bytes.isEmpty { continue }
-            if let lead = bytes.first, lead == UInt8(ascii: "\t") || lead == UInt8(ascii: " ") || lead == UInt8(ascii: "#") { continue }
-            guard let line = decode(bytes, encoding: encoding) else {
-                throw DataError(.corruptData, path: path, "line \(index + 1): bytes that are not valid \(encoding)")
+        stems.reserveCapacity(entries / stride + 1)
+        for k in Swift.stride(from: 1, to: starts.count, by: stride) {
+            let raw = line(k)
+            guard let lead = raw.first, lead != 0x09, lead != 0x20, lead != UInt8(ascii: "#") else { continue }
+            // Flags and fields start at the first `/`, tab or space (ASCII in every supported
+            // encoding), so only the stem's bytes are decoded; a `\` escape takes the slow path.
+            let escaped = raw.contains(UInt8(ascii: "\\"))
+            let cut = escaped ? raw : raw.prefix { $0 != UInt8(ascii: "/") && $0 != 0x09 && $0 != 0x20 }
+            guard let text = decode(cut, encoding: encoding) else {
+                throw DataError(.corruptData, path: path, "line \(k + 1): bytes that are not valid \(encoding)")
             }
-            let stem = Self.stem(of: line)
-            guard !stem.isEmpty else { throw DataError(.corruptData, path: path, "line \(index + 1): entry with an empty stem") }
-            stems.append(stem)
+            // An entry without a stem (`/…`) carries no word: it_IT writes its comments so.
+            let stem = escaped ? Self.stem(of: text) : text
+            if !stem.isEmpty { stems.append(stem) }
         }
         return stems
     }
@@ -160,9 +178,10 @@ public struct HunspellDictionary: Sendable, Equatable {
 /// set give 25 languages (`es_AR` … `es_VE` are links to `es_ES`; `ca.dic` wins over
 /// `ca_ES-valencia.dic`, `sv_FI.dic` over `sv_SE.dic`).
 ///
-/// **Words.** Stems made only of letters, lower-cased, at least ``minimumLength`` characters,
-/// de-duplicated in file order, then at most ``maximumWords`` per language taken evenly
-/// through the list (a fixed stride, no randomness), so memory stays bounded.
+/// **Words.** About ``sampledEntries`` entries per dictionary at a fixed stride through the
+/// file; of their stems those made only of letters, lower-cased, at least ``minimumLength``
+/// characters, de-duplicated in file order, then at most ``maximumWords`` per language taken
+/// evenly through the list (fixed strides, no randomness), so work and memory stay bounded.
 ///
 /// **Split.** Languages sorted by code; the `i`-th is meta-test when `i % 5 == 4`,
 /// validation when `i % 5 == 3` and meta-train otherwise (15 / 5 / 5 of the 25).
@@ -173,6 +192,8 @@ public struct LanguageWords: Sendable {
     public static let minimumLength = 3
     /// Most words kept per language.
     public static let maximumWords = 20_000
+    /// Entry lines decoded per dictionary (at a fixed stride, ``HunspellDictionary/parse(_:encoding:path:sampling:)``).
+    public static let sampledEntries = 40_000
 
     /// The languages read, sorted by code.
     public let languages: [String]
@@ -204,7 +225,7 @@ public struct LanguageWords: Sendable {
         var words: [[String]] = [], files: [String] = []
         for l in languages {
             guard let file = chosen[l] else { continue }
-            words.append(Self.keep(try HunspellDictionary(dic: file).stems))
+            words.append(Self.keep(try HunspellDictionary(dic: file, sampling: Self.sampledEntries).stems))
             files.append(file)
         }
         self.init(languages: languages, words: words, files: files)
