@@ -162,17 +162,21 @@ public enum TextSteps {
         return try StepGraph(graph: try b.finish(), parameters: learned, kind: .eval)
     }
 
-    /// A graph of the mean query loss alone (and `accuracy`), parameters as inputs: what the
-    /// gradient checks differentiate (second order through the inner loop when `training`).
+    /// A graph of the mean query loss (`loss`, `accuracy`) and its meta-gradient
+    /// `grad.<name>` for every learned parameter, parameters as inputs: what the gradient
+    /// checks compare with finite differences (second order through the inner loop when
+    /// `training`, first order otherwise).
     public static func lossGraph(_ c: TextStepConfig, training: Bool = true) throws -> Graph {
         try c.validate()
         let b = GraphBuilder(name: "loss-\(c.learner.rawValue)-lstm")
         var p = Parameters()
-        for spec in learnedSpecs(c) { p[spec.name] = try b.input(spec.name, spec.type.shape) }
+        let specs = learnedSpecs(c)
+        for spec in specs { p[spec.name] = try b.input(spec.name, spec.type.shape) }
         let io = try Inputs(b, c)
         let (loss, acc, _) = try forward(c, params: p, io: io, training: training)
         b.output(StepSignature.lossName, loss)
         b.output(StepSignature.accuracyName, acc)
+        for (spec, g) in zip(specs, try Autodiff.grad(of: loss, wrt: p.all)) { b.output(StepSignature.gradientName(for: spec.name), g) }
         return try b.finish()
     }
 
