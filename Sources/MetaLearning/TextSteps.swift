@@ -77,7 +77,9 @@ public struct TextStepConfig: Sendable, Codable, Equatable {
 ///
 /// Parameters: `table` `[V, E]` (normal, σ = 0.3), `wx` `[E, 4H]` and `wh` `[H, 4H]`
 /// (Glorot), `b` `[4H]` (zeros; gates in ``gateOrder``, no forget bias), and for MAML and
-/// Meta-SGD the head `head.w` `[H, N]` (Glorot), `head.b` `[N]`, plus Meta-SGD's `lr.<name>`
+/// Meta-SGD the head `head.w` `[H, N]`, `head.b` `[N]`, both zeros (labels are a fresh
+/// permutation every episode, so no initial head is better than another; from zero the first
+/// inner step gives each class α/N times the sum of its support states), plus Meta-SGD's `lr.<name>`
 /// for every adapted parameter (initially ``TextStepConfig/innerLR``).
 ///
 /// The inner loop (MAML, Meta-SGD) adapts the LSTM (`wx`, `wh`, `b`) and the head, second
@@ -108,7 +110,7 @@ public enum TextSteps {
         let (v, e, h) = (c.vocabulary, c.embedding, c.hidden)
         var specs = [ParameterSpec(name: "table", type: TensorType(.f32, [v, e]), initializer: .normal(std: 0.3)),
                      .weight("wx", [e, 4 * h]), .weight("wh", [h, 4 * h]), .bias("b", [4 * h])]
-        if c.learner != .protonet { specs += [.weight("head.w", [h, c.ways]), .bias("head.b", [c.ways])] }
+        if c.learner != .protonet { specs += [.bias("head.w", [h, c.ways]), .bias("head.b", [c.ways])] }
         return specs
     }
 
