@@ -27,6 +27,8 @@ public struct Recipe: Sendable {
     public var multiSource: MultiSourceLearner? = nil
     /// Sequence recipes: the learner (they train on sequence episodes, see ``Recipes/sequenceStep(_:)``).
     public var sequence: SequenceLearner? = nil
+    /// Few-shot text recipes: source, LSTM shape and learner (they train on text episodes).
+    public var text: TextRecipe? = nil
 
     /// The training-time step configuration.
     public var trainStep: StepConfig {
@@ -75,6 +77,7 @@ public enum Recipes {
         list += multiSourceRecipes
         list += learnedRuleRecipes
         list += sequenceRecipes
+        list += textRecipes
         return list
     }()
 

@@ -27,6 +27,8 @@ struct EvalCommand: ParsableCommand {
     var nearestNeighbour = false
     @Flag(name: .customLong("per-source"), help: "Multi-source checkpoints: one line per test source, then a JSON table.")
     var perSource = false
+    @Flag(help: "Text checkpoints: also score the nearest-centroid baseline (bag of words / character 1-3-grams) on the same episodes.")
+    var baseline = false
     @OptionGroup var limit: MemoryLimitOptions
 
     func validate() throws {
@@ -47,6 +49,8 @@ struct EvalCommand: ParsableCommand {
         let meta = try ParameterStore.metadata(of: url)
         let record = try RunRecord.decode(meta["run"], path: url.path)
         if let ms = record.multiSource { return try runMultiSource(record, ms, checkpoint: url, memoryLimit: memoryLimit) }
+        if let text = record.text { return try runText(record, text, checkpoint: url, memoryLimit: memoryLimit) }
+        guard !baseline else { throw ValidationError("--baseline applies to text checkpoints (protonet-wordnet-5w5s, maml-wordnet-5w5s, metasgd-wordnet-5w5s, protonet-langid-5w5s); \(url.path) is \(record.recipe ?? "conv4")") }
         if let seq = record.sequence { return try runSequence(record, seq, checkpoint: url, memoryLimit: memoryLimit) }
         guard !perSource else {
             throw ValidationError("--per-source applies to multi-source checkpoints (protonet-multisource, protomaml-multisource); \(url.path) is \(record.recipe ?? "conv4")")

@@ -11,7 +11,7 @@ struct MetaJIT: ParsableCommand {
             Every command takes --log-level trace|debug|info|notice|warning|error|critical (default info, \
             or $METAJIT_LOG_LEVEL); debug adds each compile's stage timings.
             """,
-        subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, EpisodesCommand.self, PlotCommand.self, BenchCommand.self])
+        subcommands: [ListCommand.self, DumpCommand.self, RunCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, EpisodesCommand.self, TextEpisodesCommand.self, PlotCommand.self, BenchCommand.self])
 
     /// Accepts compiler-style `-O0`/`-O3` by rewriting them to `--opt-level N`, and
     /// `--log-level` anywhere, before parsing.

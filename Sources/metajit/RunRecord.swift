@@ -25,6 +25,8 @@ struct RunRecord: Codable {
     var multiSource: MultiSourceRecord? = nil
     /// Sequence runs (MANN, SNAIL): the step configuration (nil for every other run).
     var sequence: SequenceRecord? = nil
+    /// Text runs: the text set-up with its vocabulary (nil for every other run).
+    var text: TextRecord? = nil
 
     var trainStep: StepConfig {
         var c = evalStep

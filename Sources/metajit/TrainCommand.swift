@@ -53,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     var collectiveTimeout: Double = 600
     @Option(help: "Multi-source recipes: comma-separated sources (default: omniglot,fashion-mnist,mnist,digits,glyphs).")
     var sources: String?
+    @Option(name: .customLong("episodes-file"), help: "Text recipes: train on the train episodes of a `metajit text-episodes` export (they cycle if fewer than the iterations need).")
+    var episodesFile: String?
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
@@ -71,6 +73,8 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if let distributed { return try runDistributed(distributed) }
         if let base = Recipes.named(recipe), let learner = base.multiSource { return try runMultiSource(base, learner: learner) }
+        if let base = Recipes.named(recipe), let text = base.text { return try runText(base, setup: text) }
+        guard episodesFile == nil else { throw ValidationError("--episodes-file applies to the text recipes, not \(recipe)") }
         if let base = Recipes.named(recipe), let learner = base.sequence { return try runSequence(base, learner: learner) }
         guard sources == nil else { throw ValidationError("--sources applies to protonet-multisource and protomaml-multisource, not \(recipe)") }
         let record = try makeRecord()
