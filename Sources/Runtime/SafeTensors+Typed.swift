@@ -49,13 +49,15 @@ extension SafeTensors {
         return out
     }
 
-    /// Parses a safetensors file of `F32` and `I32` tensors; every length and offset is
-    /// validated against the file's size before anything is copied.
+    /// Parses a safetensors file of `F32` and `I32` tensors. Lengths, shapes and offsets come
+    /// from the file, so each is checked against the file's size (with overflow-checked
+    /// arithmetic) before anything is allocated or sliced: any input either decodes or throws.
     /// - Throws: ``CheckpointError`` naming `path` and what is wrong.
     public static func decode(typed data: Data, path: String) throws -> (tensors: [String: TypedTensor], metadata: [String: String]) {
         func fail(_ m: String) -> CheckpointError { CheckpointError(path: path, message: m) }
         guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, no header") }
-        let start = data.startIndex
+        let start = data.startIndex  // a Data slice need not start at 0
+        // Compared as UInt64: a length of 2^63 or more does not fit an Int.
         let rawLength = data[start..<(start + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard rawLength > 0, rawLength <= UInt64(data.count - 8) else {
             throw fail("truncated or corrupt: header of \(rawLength) bytes in a \(data.count)-byte file")
@@ -76,12 +78,7 @@ extension SafeTensors {
                 throw fail("corrupt: bad header entry for \"\(name)\"")
             }
             guard dtype == "F32" || dtype == "I32" else { throw fail("tensor \"\(name)\" has dtype \(dtype); only F32 and I32 are supported") }
-            var count = 1
-            for d in shape {
-                let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                guard d >= 0, !overflow, p <= body.count else { throw fail("corrupt: tensor \"\(name)\" has invalid shape \(shape)") }
-                count = p
-            }
+            guard let count = elementCount(shape) else { throw fail("corrupt: tensor \"\(name)\" has invalid shape \(shape)") }
             let (first, end) = (offsets[0], offsets[1])
             guard first >= 0, first <= end, end <= body.count, end - first == 4 * count else {
                 throw fail("truncated or corrupt: tensor \"\(name)\" of shape \(shape) needs \(4 * count) bytes, has \(first)..<\(end) of \(body.count)")

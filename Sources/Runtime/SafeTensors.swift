@@ -22,88 +22,30 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 /// with `dtype`/`shape`/`data_offsets` per tensor and a `__metadata__` string map, then the raw
 /// little-endian data), so checkpoints open in PyTorch, JAX and HF tooling.
 public enum SafeTensors {
-    /// Serialises `tensors` (written in name order) with string `metadata`.
+    /// Serialises `tensors` (written in name order) with string `metadata`: the `F32` case
+    /// of ``encode(typed:metadata:)``, byte for byte.
     public static func encode(_ tensors: [String: (shape: Shape, values: [Float])], metadata: [String: String]) throws -> Data {
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var offset = 0
-        let names = tensors.keys.sorted()
-        for n in names {
-            guard let t = tensors[n] else { continue }
-            let bytes = t.values.count * 4
-            header[n] = ["dtype": "F32", "shape": t.shape.dims, "data_offsets": [offset, offset + bytes]] as [String: Any]
-            offset += bytes
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces so data is 8-aligned
-        var out = Data()
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(json)
-        for n in names {
-            guard let t = tensors[n] else { continue }
-            t.values.withUnsafeBufferPointer { buf in
-                out.append(contentsOf: UnsafeRawBufferPointer(buf))  // x86-64 and arm64 are little-endian
-            }
-        }
-        return out
+        try encode(typed: tensors.mapValues { .f32($0.values, $0.shape) }, metadata: metadata)
     }
 
-    /// Parses a safetensors file's bytes; every length and offset is validated.
-    ///
-    /// Lengths, shapes and offsets come from the file, so each is checked against the file's
-    /// size (with overflow-checked arithmetic) before anything is allocated or sliced: any
-    /// input either decodes or throws.
+    /// Parses a safetensors file of `F32` tensors (checkpoints); every length and offset is
+    /// validated (see ``decode(typed:path:)``), and any other dtype is refused.
     /// - Throws: ``CheckpointError`` naming `path` and what is wrong.
     public static func decode(_ data: Data, path: String) throws -> (tensors: [String: (shape: Shape, values: [Float])], metadata: [String: String]) {
-        func fail(_ m: String) -> CheckpointError { CheckpointError(path: path, message: m) }
-        guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, no header") }
-        let start = data.startIndex  // a Data slice need not start at 0
-        let rawLength = data[start..<(start + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        // Compare as UInt64: a length of 2^63 or more does not fit an Int.
-        guard rawLength > 0, rawLength <= UInt64(data.count - 8) else {
-            throw fail("truncated or corrupt: header of \(rawLength) bytes in a \(data.count)-byte file")
-        }
-        let headerLength = Int(rawLength)
-        let headerData = data.subdata(in: (start + 8)..<(start + 8 + headerLength))
-        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
-            throw fail("corrupt: header is not a JSON object")
-        }
-        let body = data.subdata(in: (start + 8 + headerLength)..<data.endIndex)
+        let (typed, metadata) = try decode(typed: data, path: path)
         var tensors: [String: (shape: Shape, values: [Float])] = [:]
-        var metadata: [String: String] = [:]
-        for (name, value) in header {
-            if name == "__metadata__" {
-                metadata = (value as? [String: String]) ?? [:]
-                continue
+        for (name, t) in typed {
+            guard case .f32(let values, let shape) = t else {
+                throw CheckpointError(path: path, message: "tensor \"\(name)\" has dtype I32; only F32 is supported")
             }
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw fail("corrupt: bad header entry for \"\(name)\"")
-            }
-            guard dtype == "F32" else { throw fail("tensor \"\(name)\" has dtype \(dtype); only F32 is supported") }
-            guard let count = elementCount(shape) else {
-                throw fail("corrupt: tensor \"\(name)\" has invalid shape \(shape)")
-            }
-            let (first, end) = (offsets[0], offsets[1])
-            // `end - first` cannot overflow once both are known to lie in 0...body.count.
-            guard first >= 0, first <= end, end <= body.count, end - first == 4 * count else {
-                throw fail("truncated or corrupt: tensor \"\(name)\" of shape \(shape) needs \(count) floats, "
-                           + "has bytes \(first)..<\(end) of \(body.count)")
-            }
-            var values = [Float](repeating: 0, count: count)
-            values.withUnsafeMutableBytes { dst in
-                body.withUnsafeBytes { src in
-                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[first..<end]))
-                }
-            }
-            tensors[name] = (Shape(shape), values)
+            tensors[name] = (shape, values)
         }
         return (tensors, metadata)
     }
 
     /// The product of `dims`, or nil if a dimension is negative or the product (in bytes of
-    /// F32) overflows `Int`.
-    private static func elementCount(_ dims: [Int]) -> Int? {
+    /// a 4-byte element) overflows `Int`.
+    static func elementCount(_ dims: [Int]) -> Int? {
         var count = 1
         for d in dims {
             guard d >= 0 else { return nil }
