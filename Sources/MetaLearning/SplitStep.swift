@@ -38,15 +38,10 @@ extension StepBuilder {
         let b = GraphBuilder(name: "grad-\(c.algorithm.rawValue)")
         let p = try Parameters(declaring: learned, in: b)
         let io = try Inputs(b, local)
-        let scale = 1.0 / Double(c.metaBatch)
-        var grads: [String: Tensor] = [:]
-        let perTask: ((Tensor) throws -> Void)? = c.algorithm == .reptile ? nil : { taskLoss in
-            for (n, g) in zip(p.names, try Autodiff.grad(of: taskLoss, wrt: p.all)) {
-                let part = try g * scale
-                grads[n] = try grads[n].map { try $0 + part } ?? part
-            }
-        }
-        let (loss, acc, taskAcc) = try forward(local, params: p, io: io, training: true, perTask: perTask)
+        let metaGradient = PerTaskGradients(p, scale: 1.0 / Double(c.metaBatch))
+        let (loss, acc, taskAcc) = try forward(local, params: p, io: io, training: true,
+                                               perTask: c.algorithm == .reptile ? nil : metaGradient.add)
+        var grads = metaGradient.sums
         // `forward` returns means over the share; the partials are sums over the share / B.
         let share = Double(tasks) / Double(c.metaBatch)
         b.output(StepSignature.lossName, try loss * share)

@@ -61,19 +61,11 @@ public enum StepBuilder {
         let s = try Parameters(declaring: state, in: b)
         let io = try Inputs(b, c)
         let lr = try b.input(StepSignature.learningRateName, .scalar)
-        var grads: [String: Tensor] = [:]
-        // The meta-gradient of the mean loss is the mean of per-task gradients. Differentiating
-        // each task's loss right after its forward pass puts that task's backward pass next to
-        // its forward pass in the schedule, so the memory planner frees its activations before
-        // the next task starts: peak memory is one task's, not the whole meta-batch's.
-        let scale = 1.0 / Double(c.metaBatch)
-        let perTask: ((Tensor) throws -> Void)? = c.algorithm == .reptile ? nil : { taskLoss in
-            for (n, g) in zip(p.names, try Autodiff.grad(of: taskLoss, wrt: p.all)) {
-                let part = try g * scale
-                grads[n] = try grads[n].map { try $0 + part } ?? part
-            }
-        }
-        let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true, perTask: perTask)
+        // The meta-gradient of the mean loss is the mean of per-task gradients.
+        let metaGradient = PerTaskGradients(p, scale: 1.0 / Double(c.metaBatch))
+        let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true,
+                                               perTask: c.algorithm == .reptile ? nil : metaGradient.add)
+        var grads = metaGradient.sums
         b.output(StepSignature.lossName, loss)
         b.output(StepSignature.accuracyName, acc)
         b.output(StepSignature.taskAccuracyName, taskAcc)

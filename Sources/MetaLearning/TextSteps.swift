@@ -133,20 +133,12 @@ public enum TextSteps {
         let s = try Parameters(declaring: state, in: b)
         let io = try Inputs(b, c)
         let lr = try b.input(StepSignature.learningRateName, .scalar)
-        var grads: [String: Tensor] = [:]
-        let scale = 1.0 / Double(c.metaBatch)
-        // Each task is differentiated right after its forward pass (as StepBuilder does), so
-        // its activations are freed before the next task's.
-        let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true) { taskLoss in
-            for (n, g) in zip(p.names, try Autodiff.grad(of: taskLoss, wrt: p.all)) {
-                let part = try g * scale
-                grads[n] = try grads[n].map { try $0 + part } ?? part
-            }
-        }
+        let metaGradient = PerTaskGradients(p, scale: 1.0 / Double(c.metaBatch))
+        let (loss, acc, taskAcc) = try forward(c, params: p, io: io, training: true, perTask: metaGradient.add)
         b.output(StepSignature.lossName, loss)
         b.output(StepSignature.accuracyName, acc)
         b.output(StepSignature.taskAccuracyName, taskAcc)
-        try c.optimizer.update(params: p, grads: grads, state: s, learningRate: lr, builder: b)
+        try c.optimizer.update(params: p, grads: metaGradient.sums, state: s, learningRate: lr, builder: b)
         return try StepGraph(graph: try b.finish(), parameters: learned + state, kind: .train)
     }
 
