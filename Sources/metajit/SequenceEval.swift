@@ -47,7 +47,7 @@ extension EvalCommand {
         var json: [String: Any] = [
             "learner": c.learner.rawValue, "recipe": record.recipe.map { $0 as Any } ?? NSNull(), "accuracy": result.accuracy,
             "ci95": result.ci95, "episodes": result.episodes, "loss": result.loss, "ways": c.ways,
-            "samples_per_class": c.samplesPerClass, "length": c.length, "split": alphabets, "seed": seed,
+            "samples_per_class": c.samplesPerClass, "length": c.length, "labels": c.stringLabels ? "strings" : "onehot", "split": alphabets, "seed": seed,
             "checkpoint": url.path, "eval_episodes_per_s": Double(result.episodes) / max(seconds, 1e-9)]
         switch c.learner {
         case .mann:

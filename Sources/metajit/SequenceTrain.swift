@@ -6,6 +6,14 @@ import MetaIR
 import MetaLearning
 import Runtime
 
+/// `--labels`: how a MANN run encodes its labels.
+enum SequenceLabelFlag: String, ExpressibleByArgument, CaseIterable {
+    /// One-hot over the episode's N classes.
+    case onehot
+    /// Santoro et al.'s five characters over {a..e} (5 groups of 5, 25 values), drawn per episode.
+    case strings
+}
+
 /// What a sequence run (MANN, SNAIL) used, beside the shared ``RunRecord`` fields.
 struct SequenceRecord: Codable {
     /// The step configuration (learner, episode shape, model sizes).
@@ -41,9 +49,16 @@ enum SequenceData {
     }
 
     /// The step configuration of a recipe with the command's overrides.
-    static func config(_ recipe: Recipe, ways: Int?, shots: Int?, batch: Int?, optimizer: OuterOptimizer?) throws -> SequenceStepConfig {
+    static func config(_ recipe: Recipe, ways: Int?, shots: Int?, batch: Int?, optimizer: OuterOptimizer?,
+                       stringLabels: Bool? = nil) throws -> SequenceStepConfig {
         guard var c = Recipes.sequenceStep(recipe) else {
             throw ValidationError("\(recipe.name) is not a sequence recipe")
+        }
+        if let stringLabels {
+            guard c.learner == .mann || !stringLabels else {
+                throw ValidationError("--labels strings applies to MANN; SNAIL classifies its query into one-hot classes")
+            }
+            c.stringLabels = stringLabels
         }
         if let ways { c.ways = ways }
         if let shots { c.samplesPerClass = shots }
@@ -64,7 +79,8 @@ extension TrainCommand {
                               ("--backbone", backbone != nil), ("--fce", fce), ("--sources", sources != nil)] where given {
             throw ValidationError("\(flag) does not apply to the sequence recipe \(recipe.name) (it takes --ways, --shots, --meta-batch, --outer-lr, --optimizer)")
         }
-        let c = try SequenceData.config(recipe, ways: ways, shots: shots, batch: metaBatch, optimizer: optimizer)
+        let c = try SequenceData.config(recipe, ways: ways, shots: shots, batch: metaBatch, optimizer: optimizer,
+                                        stringLabels: labels.map { $0 == .strings })
         let omniglot = try DataLocator.omniglot(data)
         let memoryLimit = try limit.resolve()
         let testAlphabets = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest

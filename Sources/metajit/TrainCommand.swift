@@ -55,6 +55,8 @@ struct TrainCommand: ParsableCommand {
     var sources: String?
     @Option(name: .customLong("episodes-file"), help: "Text recipes: train on the train episodes of a `metajit text-episodes` export (they cycle if fewer than the iterations need).")
     var episodesFile: String?
+    @Option(help: "MANN: label encoding, onehot (default) or strings (Santoro et al.'s five characters over {a..e}, 25 values).")
+    var labels: SequenceLabelFlag?
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
@@ -71,6 +73,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if labels != nil, Recipes.named(recipe)?.sequence == nil {
+            throw ValidationError("--labels applies to the sequence recipe mann-omniglot-5way, not \(recipe)")
+        }
         if let distributed { return try runDistributed(distributed) }
         if let base = Recipes.named(recipe), let learner = base.multiSource { return try runMultiSource(base, learner: learner) }
         if let base = Recipes.named(recipe), let text = base.text { return try runText(base, setup: text) }

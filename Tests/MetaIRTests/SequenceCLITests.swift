@@ -34,6 +34,7 @@ import Testing
         #expect(lines.first.map { $0.wholeMatch(of: pattern) != nil } == true, "\(eval.out)")
         let json = try Self.json(eval.out)
         #expect(json["learner"] as? String == "mann" && json["episodes"] as? Int == 5 && json["length"] as? Int == 20)
+        #expect(json["labels"] as? String == "onehot")
         let table = try #require(json["per_instance"] as? [String: Double])
         #expect(table.count == 10 && table.values.allSatisfy { (0...1).contains($0) })
     }
@@ -53,6 +54,22 @@ import Testing
         #expect(json["learner"] as? String == "snail" && json["episodes"] as? Int == 3 && json["length"] as? Int == 6)
         let refused = try runMetaJIT(["eval", out.path, "--shots", "5", "--episodes", "3"])
         #expect(refused.status != 0 && refused.err.contains("--shots does not apply to the sequence checkpoint"), "\(refused.err)")
+    }
+
+    @Test("train mann-omniglot-5way --labels strings: 25-d string labels, kept by the checkpoint, so eval scores five-character labels")
+    func mannStringLabels() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let train = try runMetaJIT(["train", "mann-omniglot-5way", "--labels", "strings", "--ways", "2", "--meta-batch", "2",
+                                    "--iterations", "2", "--eval-every", "0", "--quiet", "--out", out.path])
+        #expect(train.status == 0, "\(train.err)")
+        let eval = try runMetaJIT(["eval", out.path, "--episodes", "2"])
+        #expect(eval.status == 0 && eval.out.hasPrefix("per-instance accuracy: 1st "), "\(eval.err)")
+        #expect(try Self.json(eval.out)["labels"] as? String == "strings", "\(eval.out)")
+        let snail = try runMetaJIT(["train", "snail-omniglot-5w1s", "--labels", "strings", "--iterations", "1", "--out", out.path])
+        #expect(snail.status != 0 && snail.err.contains("--labels strings applies to MANN"), "\(snail.err)")
+        let other = try runMetaJIT(["train", "maml-5w1s", "--labels", "strings", "--iterations", "1", "--out", out.path])
+        #expect(other.status != 0 && other.err.contains("--labels applies to the sequence recipe"), "\(other.err)")
     }
 
     @Test("flags of other learners are refused by name before any training")
