@@ -56,9 +56,10 @@ public final class LLVMText {
 
     /// A counted loop `for i in from..<to` (i64, step `step`) without loop-carried values:
     /// `body` gets the induction variable.
-    public func forEach(from: Value, to: Value, step: Int = 1, hint: String = "i",
+    /// `properties` as for ``loop(from:to:step:carried:hint:properties:_:)``.
+    public func forEach(from: Value, to: Value, step: Int = 1, hint: String = "i", properties: [String] = [],
                         _ body: (Value) throws -> Void) rethrows {
-        _ = try loop(from: from, to: to, step: step, carried: [], hint: hint) { i, _ in
+        _ = try loop(from: from, to: to, step: step, carried: [], hint: hint, properties: properties) { i, _ in
             try body(i)
             return []
         }

@@ -4,7 +4,8 @@ import Runtime
 import Testing
 
 /// Short contiguous sums (one channel of a batch-norm reduction) carry loop hints that make
-/// LLVM vectorise them; strided sums do not; both still agree with the interpreter.
+/// LLVM vectorise them; strided sums do not; pooling windows keep their row loop scalar; all
+/// still agree with the interpreter.
 @Suite struct ReductionHintTests {
     static func graph(_ shape: [Int], axes: [Int]) throws -> Graph {
         try Parser.parse("""
@@ -26,8 +27,18 @@ import Testing
         #expect(!column.contains("llvm.loop"))
     }
 
+    @Test("a 2×2 pooling window's row loop is kept scalar (no gathers across rows); a whole-row sum is not hinted so")
+    func windowHints() throws {
+        let compiler = Compiler(options: CompileOptions(cache: nil))
+        let pool = try compiler.lower(try Self.graph([5, 64, 14, 2, 14, 2], axes: [3, 5])).lowered.module
+        #expect(pool.contains("!{!\"llvm.loop.vectorize.enable\", i1 false}"))
+        let rows = try compiler.lower(try Self.graph([5, 3, 9], axes: [2])).lowered.module
+        #expect(!rows.contains("llvm.loop.vectorize.enable"))
+    }
+
     @Test("hinted and unhinted sums agree with the interpreter", arguments: [([75, 64, 7, 7], [0, 2, 3]), ([6, 8, 4, 4], [0, 2, 3]),
-                                                                            ([5, 3, 9], [2]), ([75, 64], [0]), ([3, 200], [1])])
+                                                                            ([5, 3, 9], [2]), ([75, 64], [0]), ([3, 200], [1]),
+                                                                            ([3, 4, 7, 2, 7, 2], [3, 5]), ([2, 5, 3, 3, 3, 3], [3, 5])])
     func agree(_ shape: [Int], _ axes: [Int]) throws {
         let g = try Self.graph(shape, axes: axes)
         let n = shape.reduce(1, *)
