@@ -6,12 +6,11 @@ import MetaIR
 import MetaLearning
 import Runtime
 
-/// `--labels`: how a MANN run encodes its labels.
-enum SequenceLabelFlag: String, ExpressibleByArgument, CaseIterable {
-    /// One-hot over the episode's N classes.
-    case onehot
-    /// Santoro et al.'s five characters over {a..e} (5 groups of 5, 25 values), drawn per episode.
-    case strings
+/// `--labels onehot|one-hot|strings`: the episode encoding of a MANN run's labels.
+extension SequenceLabelEncoding: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(rawValue: argument == "onehot" ? SequenceLabelEncoding.oneHot.rawValue : argument)
+    }
 }
 
 /// What a sequence run (MANN, SNAIL) used, beside the shared ``RunRecord`` fields.
@@ -50,11 +49,12 @@ enum SequenceData {
 
     /// The step configuration of a recipe with the command's overrides.
     static func config(_ recipe: Recipe, ways: Int?, shots: Int?, batch: Int?, optimizer: OuterOptimizer?,
-                       stringLabels: Bool? = nil) throws -> SequenceStepConfig {
+                       labels: SequenceLabelEncoding? = nil) throws -> SequenceStepConfig {
         guard var c = Recipes.sequenceStep(recipe) else {
             throw ValidationError("\(recipe.name) is not a sequence recipe")
         }
-        if let stringLabels {
+        if let labels {
+            let stringLabels = labels == .strings
             guard c.learner == .mann || !stringLabels else {
                 throw ValidationError("--labels strings applies to MANN; SNAIL classifies its query into one-hot classes")
             }
@@ -80,7 +80,7 @@ extension TrainCommand {
             throw ValidationError("\(flag) does not apply to the sequence recipe \(recipe.name) (it takes --ways, --shots, --meta-batch, --outer-lr, --optimizer)")
         }
         let c = try SequenceData.config(recipe, ways: ways, shots: shots, batch: metaBatch, optimizer: optimizer,
-                                        stringLabels: labels.map { $0 == .strings })
+                                        labels: labels)
         let omniglot = try DataLocator.omniglot(data)
         let memoryLimit = try limit.resolve()
         let testAlphabets = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest

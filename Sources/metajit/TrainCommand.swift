@@ -55,8 +55,8 @@ struct TrainCommand: ParsableCommand {
     var sources: String?
     @Option(name: .customLong("episodes-file"), help: "Text recipes: train on the train episodes of a `metajit text-episodes` export (they cycle if fewer than the iterations need).")
     var episodesFile: String?
-    @Option(help: "MANN: label encoding, onehot (default) or strings (Santoro et al.'s five characters over {a..e}, 25 values).")
-    var labels: SequenceLabelFlag?
+    @Option(help: "MANN: label encoding, one-hot (default; also onehot) or strings (Santoro et al.'s five characters over {a..e}, 25 values).")
+    var labels: SequenceLabelEncoding?
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
