@@ -71,9 +71,12 @@ final class DenseGemmEmitter {
     private static func isPacked(_ source: GemmB) -> Bool {
         switch source {
         case .inPlace: return false
-        case .packedElements, .packedLines: return true
+        case .packedElements, .packedLines, .packedGather: return true
         }
     }
+
+    /// The kernel's symbol (its tables are named after it).
+    var functionName: String { function.name }
     var panelWidth: Int { nv * 16 }
     var rowBlocks: Int { (m + mr - 1) / mr }
     var fullRowBlocks: Int { m / mr }
@@ -86,7 +89,12 @@ final class DenseGemmEmitter {
     /// Emits the whole body and returns the kernel.
     func finish(flops: Int) -> DenseKernel {
         emitBody()
-        return DenseKernel(function: function, outerExtent: outerExtent, flops: flops)
+        var f = function
+        if case .packedGather(let source) = bSource {
+            f.globals = source.gatherTables(kernel: function.name, length: panels * panelWidth)
+            f.declarations.insert(maskedGatherDeclaration)
+        }
+        return DenseKernel(function: f, outerExtent: outerExtent, flops: flops)
     }
 
     // MARK: structure
@@ -206,7 +214,7 @@ final class DenseGemmEmitter {
         switch bSource {
         case .inPlace(let inPlace):
             bPanel = b.gep(operands.bPointer, b.add(inPlace.bBatchOffset(b, batch: bi), j0))
-        case .packedElements, .packedLines:
+        case .packedElements, .packedLines, .packedGather:
             bPanel = scratch
         }
         let carried = Array(repeating: (type: v16, initial: Value.zeroinitializer), count: rows * nvp)

@@ -15,6 +15,10 @@ extension DenseGemmEmitter {
             preconditionFailure("B read in place is not packed")
         case .packedLines(let lines):
             packLines(lines, bi, j0, k0, kEnd, width)
+        case .packedGather(let source):
+            // The tables' padding entries are never valid, so the gathers zero the ragged end.
+            packGather(source, bi, j0, k0, kEnd, nvp)
+            return
         case .packedElements(let elements) where elements.packsColumnsOutside:
             b.forEach(from: .i64(0), to: .i64(width), hint: "pj") { jj in
                 b.forEach(from: k0, to: kEnd, hint: "pk") { kk in

@@ -8,9 +8,9 @@ import Passes
 /// | kernel      | batch | m | n        | k        | A                  | B                        |
 /// |-------------|-------|---|----------|----------|--------------------|--------------------------|
 /// | matmul      | batch | m | n        | k        | A (or Aᵀ)          | B (or Bᵀ, packed)        |
-/// | conv2d      | n     | o | outH·outW| c·kh·kw  | w                  | im2col(x), packed        |
+/// | conv2d      | n     | o | outH·outW| c·kh·kw  | w                  | im2col(x), gathered      |
 /// | input grad  | n·c/2 | 2·kh·kw | outH·outW | o   | wᵀ                 | dy, in place; C tiles scatter-added into dx (col2im) |
-/// | filter grad | 1     | o | c·kh·kw  | n·outH·outW | dy              | im2colᵀ(x), packed       |
+/// | filter grad | 1     | o | c·kh·kw  | n·outH·outW | dy              | im2colᵀ(x), gathered     |
 ///
 /// The micro-kernel keeps an `mr × nv·16` tile of C in `<16 x float>` registers (6×64, 8×48,
 /// 12×32 or 8×16 depending on n: 24 accumulators of the 32 zmm registers), broadcasts one A
@@ -19,7 +19,9 @@ import Passes
 /// ragged panel is loaded and stored as `<r x float>` (r < 16), so nothing outside the
 /// buffers is touched. B is read in place (plain matmul with a cache-friendly B) or packed
 /// per `kc × nv·16` panel into a 32 KiB stack buffer, zero padded; packing is where the
-/// transposes, im2col, padding and strides are resolved. Blocks of k after the first
+/// transposes, im2col, padding and strides are resolved (the convolutions' im2col by masked
+/// `<16 x float>` gathers through constant column tables, `GatherPackedB`, unless the
+/// tables would be too large; then line by line, `LinePackedB`). Blocks of k after the first
 /// accumulate into the stored tile. The epilogue runs once per element after the last block
 /// of k, in a loop over the tile's columns that LLVM's loop vectorizer handles.
 ///
@@ -42,11 +44,13 @@ public enum DenseKernels {
 
     /// Forward convolution (`ConvSpec`): buffers `y [n,o,outH,outW], x [n,c,h,w],
     /// w [o,c,kh,kw], extras…`; the epilogue gets indices `[n, o, oh, ow]`.
-    public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+    public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
+                              packing: Im2colPacking = .automatic) -> DenseKernel {
         let operands = ConvForwardOperands(spec: s)
+        let gathers = packing.gathers(s, columns: s.outH * s.outW)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
                                  shape: GemmShape(batch: s.n, m: s.o, n: s.outH * s.outW, k: s.c * s.kh * s.kw),
-                                 operands: operands, bSource: .packedLines(operands))
+                                 operands: operands, bSource: gathers ? .packedGather(operands) : .packedLines(operands))
         return g.finish(flops: s.flops)
     }
 
@@ -65,18 +69,38 @@ public enum DenseKernels {
 
     /// Gradient of `conv2d` with respect to its filter: buffers `dw [o,c,kh,kw], x [n,c,h,w],
     /// dy [n,o,outH,outW], extras…`; the epilogue gets indices `[o, c, u, v]`.
-    public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+    public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
+                                        packing: Im2colPacking = .automatic) -> DenseKernel {
         let operands = ConvFilterGradOperands(spec: s)
         let p = s.outH * s.outW
         let cols = s.c * s.kh * s.kw
         // Enough columns for two threads: split column panels (each packed exactly once), 32
         // wide (12×32 tiles) so that they divide evenly; otherwise split rows.
         let byColumns = cols >= 128
+        let gathers = packing.gathers(s, columns: cols)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
                                  shape: GemmShape(batch: 1, m: s.o, n: cols, k: s.n * p),
-                                 operands: operands, bSource: .packedLines(operands), splitsRows: !byColumns,
+                                 operands: operands, bSource: gathers ? .packedGather(operands) : .packedLines(operands),
+                                 splitsRows: !byColumns,
                                  vectors: byColumns ? 2 : nil, tabulatesAColumns: p > 1)
         return g.finish(flops: s.flops)
+    }
+}
+
+/// How a convolution packs its im2col operand (the forward convolution and the filter
+/// gradient; the input gradient reads dy in place).
+public enum Im2colPacking: Sendable {
+    /// Masked vector gathers through constant column tables (`GatherPackedB`) where the
+    /// tables are small enough and every offset fits 32 bits; else lines.
+    case automatic
+    /// One strided copy per line of the source (`LinePackedB`).
+    case lines
+
+    func gathers(_ s: ConvSpec, columns: Int) -> Bool {
+        switch self {
+        case .automatic: return gatherPacks(s, columns: columns)
+        case .lines: return false
+        }
     }
 }
 

@@ -39,6 +39,8 @@ enum GemmB {
     case packedElements(any ElementPackedB)
     /// Packed per panel into scratch, one strided line at a time (the convolutions).
     case packedLines(any LinePackedB)
+    /// Packed per panel into scratch by masked vector gathers (see `GatherPackedB`).
+    case packedGather(any GatherPackedB)
 }
 
 /// A B operand read where it lies.

@@ -216,6 +216,7 @@ public enum KernelLowering {
         }
         var fn = kernel.function
         fn.bufferCount = table.arguments.count
+        declarations.formUnion(fn.declarations)
         return LoweredKernel(text: fn.text, declarations: declarations, arguments: table.arguments,
                              outerExtent: kernel.outerExtent, work: kernel.flops)
     }

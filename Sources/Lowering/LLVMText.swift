@@ -199,6 +199,10 @@ public struct KernelFunctionText {
     /// Body built on the always-inline function: parameters `%arg0 … %argN-1` (ptr) and
     /// `%begin`, `%end` (i64).
     public var body: LLVMText
+    /// Module-level definitions the function uses (constant tables), placed before it.
+    public var globals: [String] = []
+    /// `declare` lines the function needs.
+    public var declarations: Set<String> = []
 
     /// Creates a kernel whose body is filled in by the caller.
     public init(name: String, bufferCount: Int) {
@@ -214,10 +218,16 @@ public struct KernelFunctionText {
     /// The end of the range the call covers (an i64 parameter of the body).
     public static let end = Value.local("end")
 
+    /// The function as a module of its own: its declarations, then `text`.
+    public var moduleText: String {
+        declarations.sorted().map { $0 + "\n" }.joined() + "\n" + text
+    }
+
     /// The two functions as IR text (the body must end with `ret void`).
     public var text: String {
         let params = (0..<bufferCount).map { "ptr noalias %arg\($0)" } + ["i64 %begin", "i64 %end"]
-        var out = "define internal void @\(name).body(\(params.joined(separator: ", "))) alwaysinline nounwind {\n"
+        var out = globals.map { $0 + "\n" }.joined() + (globals.isEmpty ? "" : "\n")
+        out += "define internal void @\(name).body(\(params.joined(separator: ", "))) alwaysinline nounwind {\n"
         out += body.text + "\n}\n\n"
         out += "define void @\(name)(ptr %buffers, i64 %begin, i64 %end) nounwind {\nentry:\n"
         var args: [String] = []

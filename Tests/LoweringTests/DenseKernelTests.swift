@@ -27,7 +27,9 @@ import Testing
     /// Compiles all cases into one module, runs each with one call and with the range split
     /// in two (and three) chunks, and compares with the reference.
     func check(_ cases: [Case]) throws {
-        let module = try LLVMJIT().compile(module: cases.map(\.kernel.function.text).joined(separator: "\n"), name: "dense")
+        let declarations = Set(cases.flatMap(\.kernel.function.declarations)).sorted()
+        let text = (declarations + cases.map(\.kernel.function.text)).joined(separator: "\n")
+        let module = try LLVMJIT().compile(module: text, name: "dense")
         for c in cases {
             let extent = c.kernel.outerExtent
             let mid = extent / 2
@@ -237,7 +239,44 @@ import Testing
         try check(cases)
     }
 
+    /// The line-by-line im2col packing (the fallback for operands too large for the gather
+    /// tables) on the same shapes as the gathered default.
+    @Test func linePackedConvolutionsMatchReference() throws {
+        var rng = Rng(state: 11)
+        var cases: [Case] = []
+        for (idx, s) in Self.convShapes.enumerated() {
+            let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
+            let dy = rng.array(s.n * s.o * s.outH * s.outW)
+            var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
+            var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
+            Self.convLoop(s) { xi, wi, yi in
+                y[yi] += Double(x[xi]) * Double(w[wi])
+                dw[wi] += Double(x[xi]) * Double(dy[yi])
+            }
+            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "lf\(idx)", packing: .lines), inputs: [x, w],
+                              expected: y, label: "conv2d (lines) \(s)"))
+            cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "lw\(idx)", packing: .lines),
+                              inputs: [x, dy], expected: dw, label: "conv2dFilterGrad (lines) \(s)"))
+        }
+        try check(cases)
+    }
+
     // MARK: code quality
+
+    /// Conv-4's stride-2 layers pack im2col by masked vector gathers, 16 lanes at a time, with
+    /// the padding's zeros from the mask; the line packer is not used.
+    @Test func stridedConvolutionPacksByGathers() throws {
+        let s = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
+        for k in [DenseKernels.conv2d(s, name: "gf"), DenseKernels.conv2dFilterGrad(s, name: "gw")] {
+            let f = k.function
+            #expect(f.declarations.contains { $0.contains("@llvm.masked.gather.v16f32") })
+            #expect(f.globals.count == 3)
+            let ir = try LLVMJIT().optimizedIR(irText: f.moduleText, name: f.name)
+            #expect(ir.contains("@llvm.masked.gather.v16f32"), "\(f.name): no 16-lane gather")
+        }
+        let lines = DenseKernels.conv2d(s, name: "lf", packing: .lines).function
+        #expect(lines.declarations.isEmpty && lines.globals.isEmpty)
+    }
 
     /// The im2col-shaped matmul compiles to 512- or 256-bit FMAs.
     @Test func matmulUsesVectorFMA() throws {
