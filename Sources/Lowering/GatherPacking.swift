@@ -100,9 +100,10 @@ extension DenseGemmEmitter {
                 let inW = b.value("icmp ult \(i16) \(iw), \(wBound)")
                 let mask = b.value("and <16 x i1> \(inH), \(inW)")
                 // The whole offset in i32 lanes, computed in the loop: the backend then keeps
-                // 32-bit indices (one `vgatherdps` of 16, not two `vgatherqps` of 8).
+                // 32-bit indices (one `vgatherdps` of 16, not two `vgatherqps` of 8). Not
+                // `inbounds`: masked-off lanes (the padding) may point outside x.
                 let index = b.value("add \(i16) \(rb), \(columns[v].off)")
-                let ptrs = b.value("getelementptr inbounds float, ptr \(operands.bPointer), \(i16) \(index)", hint: "gv")
+                let ptrs = b.value("getelementptr float, ptr \(operands.bPointer), \(i16) \(index)", hint: "gv")
                 let x = b.value("call \(v16) @llvm.masked.gather.v16f32.v16p0(<16 x ptr> \(ptrs), i32 4, "
                                 + "<16 x i1> \(mask), \(v16) zeroinitializer)")
                 let p = b.gep(scratch, b.add(scratchRow, .i64(16 * v)))
