@@ -240,8 +240,7 @@ final class DenseGemmEmitter {
             var next = acc
             for r in 0..<rows {
                 let a = b.loadFloat(rowPointers[r], ak)
-                let ins = b.value("insertelement \(v16) poison, float \(a), i64 0")
-                let splat = b.value("shufflevector \(v16) \(ins), \(v16) poison, <16 x i32> zeroinitializer")
+                let splat = b.splat16(a, "float")
                 for v in 0..<nvp {
                     let prod = b.value("fmul contract \(v16) \(splat), \(bv[v])")
                     next[r * nvp + v] = b.value("fadd contract \(v16) \(acc[r * nvp + v]), \(prod)")

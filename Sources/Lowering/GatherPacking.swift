@@ -71,10 +71,6 @@ extension DenseGemmEmitter {
         let v16 = Self.vector, i16 = "<16 x i32>"
         let kernel = functionName
         let bounds = source.gatherBounds
-        let splat = { (x: Value) -> Value in
-            let ins = self.b.value("insertelement \(i16) poison, i32 \(x), i64 0")
-            return self.b.value("shufflevector \(i16) \(ins), \(i16) poison, <16 x i32> zeroinitializer")
-        }
         // The column parts of this panel, loaded once for all its rows.
         var columns: [(off: Value, h: Value, w: Value)] = []
         for v in 0..<nvp {
@@ -89,9 +85,9 @@ extension DenseGemmEmitter {
         let wBound = "<" + Array(repeating: "i32 \(bounds.w)", count: 16).joined(separator: ", ") + ">"
         b.forEach(from: k0, to: kEnd, hint: "gk") { kk in
             let row = source.gatherRow(b, batch: bi, k: kk)
-            let rb = splat(b.value("trunc i64 \(row.base) to i32"))
-            let rh = splat(b.value("trunc i64 \(row.h) to i32"))
-            let rw = splat(b.value("trunc i64 \(row.w) to i32"))
+            let rb = b.splat16(b.value("trunc i64 \(row.base) to i32"), "i32")
+            let rh = b.splat16(b.value("trunc i64 \(row.h) to i32"), "i32")
+            let rw = b.splat16(b.value("trunc i64 \(row.w) to i32"), "i32")
             let scratchRow = b.mul(b.sub(kk, k0), panelWidth)
             for v in 0..<nvp {
                 let ih = b.value("add \(i16) \(rh), \(columns[v].h)")

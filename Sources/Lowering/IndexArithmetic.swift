@@ -74,6 +74,13 @@ extension LLVMText {
         return value("and i1 \(x), \(y)")
     }
 
+    /// `x` (of type `scalar`, e.g. `float` or `i32`) in all 16 lanes of a vector.
+    func splat16(_ x: Value, _ scalar: String) -> Value {
+        let v = "<16 x \(scalar)>"
+        let ins = value("insertelement \(v) poison, \(scalar) \(x), i64 0")
+        return value("shufflevector \(v) \(ins), \(v) poison, <16 x i32> zeroinitializer")
+    }
+
     /// The address of float element `offset` of `pointer`.
     func gep(_ pointer: Value, _ offset: Value) -> Value {
         if offset.constant == 0 { return pointer }
