@@ -73,7 +73,7 @@ struct RunCommand: ParsableCommand {
             guard let v = outputs[o.name] else { continue }
             print("  \(o.name): \(Summary.describe(v))")
         }
-        FileHandle.standardError.write(Data(String(format: "prepare %.3f s, time %.4f s per call\n", compiled, elapsed).utf8))
+        FileHandle.standardError.write(Data(String(format: "prepare %.3f s, time %.6f s per call\n", compiled, elapsed).utf8))
     }
 }
 
