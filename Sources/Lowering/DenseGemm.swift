@@ -93,6 +93,7 @@ final class DenseGemmEmitter {
         if case .packedGather(let source) = bSource {
             f.globals = source.gatherTables(kernel: function.name, length: panels * panelWidth)
             f.declarations.insert(maskedGatherDeclaration)
+            if source.prefetchesAhead { f.declarations.insert(prefetchDeclaration) }
         }
         return DenseKernel(function: f, outerExtent: outerExtent, flops: flops)
     }

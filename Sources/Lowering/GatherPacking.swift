@@ -22,6 +22,17 @@ protocol GatherPackedB {
     var gatherBounds: (h: Int, w: Int) { get }
     /// The row parts of panel row `k` of B[batch] (i64 values): source offset, h and w.
     func gatherRow(_ b: LLVMText, batch: Value, k: Value) -> (base: Value, h: Value, w: Value)
+    /// Whether packing prefetches where later rows' gathers will read (`prefetchOffsets`);
+    /// no by default.
+    var prefetchesAhead: Bool { get }
+    /// Source offsets (i64 values) to prefetch while packing panel row `k` of the panel whose
+    /// first column is `j0` (`width` columns wide), where `prefetchesAhead`.
+    func prefetchOffsets(_ b: LLVMText, k: Value, j0: Value, width: Int) -> [Value]
+}
+
+extension GatherPackedB {
+    var prefetchesAhead: Bool { false }
+    func prefetchOffsets(_ b: LLVMText, k: Value, j0: Value, width: Int) -> [Value] { [] }
 }
 
 /// The largest table (entries per column part) a kernel gets; larger B operands are packed
@@ -37,6 +48,9 @@ func gatherPacks(_ s: ConvSpec, columns: Int) -> Bool {
 /// The intrinsic the gather packer calls.
 let maskedGatherDeclaration =
     "declare <16 x float> @llvm.masked.gather.v16f32.v16p0(<16 x ptr>, i32 immarg, <16 x i1>, <16 x float>)"
+
+/// The prefetch intrinsic (address, write = 0, locality 0…3, data = 1).
+let prefetchDeclaration = "declare void @llvm.prefetch.p0(ptr, i32 immarg, i32 immarg, i32 immarg)"
 
 extension GatherPackedB {
     /// The three tables as LLVM globals named `@<kernel>.goff`, `.gh`, `.gw`, each
@@ -89,6 +103,11 @@ extension DenseGemmEmitter {
             let rh = b.splat16(b.value("trunc i64 \(row.h) to i32"), "i32")
             let rw = b.splat16(b.value("trunc i64 \(row.w) to i32"), "i32")
             let scratchRow = b.mul(b.sub(kk, k0), panelWidth)
+            for offset in source.prefetchesAhead ? source.prefetchOffsets(b, k: kk, j0: j0, width: nvp * 16) : [] {
+                // Not `inbounds`: the last image's prefetches point past x (they never fault).
+                let p = b.value("getelementptr float, ptr \(operands.bPointer), i64 \(offset)", hint: "pf")
+                b.emit("call void @llvm.prefetch.p0(ptr \(p), i32 0, i32 3, i32 1)")
+            }
             for v in 0..<nvp {
                 let ih = b.value("add \(i16) \(rh), \(columns[v].h)")
                 let iw = b.value("add \(i16) \(rw), \(columns[v].w)")
@@ -149,5 +168,37 @@ extension ConvFilterGradOperands: GatherPackedB {
         let rw = b.mul(b.urem(rem, s.outW), s.stride)
         let base = b.add(b.mul(img, s.c * s.h * s.w), b.add(b.mul(rh, s.w), rw))
         return (base, rh, rw)
+    }
+
+    /// Where x is too large to stay in L2 (512 KiB or more).
+    ///
+    /// Panels run outermost here (each packed once), so with a large x every panel's data
+    /// comes from L3 or memory, and the gathers (which the hardware prefetchers do not
+    /// follow) wait on each line: on Conv-4's [75,64,14,14] filter gradient that made
+    /// packing more than half the kernel's time.
+    var prefetchesAhead: Bool { spec.n * spec.c * spec.h * spec.w * 4 >= 1 << 19 }
+
+    /// The next image's part of x that this panel reads, spread over the image's rows.
+    ///
+    /// A panel's columns are the taps of a few consecutive channels, so over the rows of one
+    /// image (its output pixels) the gathers read one contiguous span of x: those channels'
+    /// planes. Row `rem` of an image prefetches lines `rem·q ..< rem·q + q` of the next
+    /// image's span (`q` lines per row, enough to cover it once per image); rows past the
+    /// span's end prefetch its last line again.
+    func prefetchOffsets(_ b: LLVMText, k: Value, j0: Value, width: Int) -> [Value] {
+        let s = spec, kk2 = s.kh * s.kw, hw = s.h * s.w, pixels = s.outH * s.outW
+        // Channels a panel of `width` columns can touch, and the lines of their planes.
+        let channels = min(s.c, (width + kk2 - 1) / kk2 + 1)
+        let spanFloats = channels * hw
+        let lines = (spanFloats + 15) / 16
+        let perRow = (lines + pixels - 1) / pixels
+        let img = b.udiv(k, pixels), rem = b.urem(k, pixels)
+        // The span starts at the panel's first channel, clamped so that it stays in the image.
+        let c0 = b.smin(b.udiv(j0, kk2), .i64(s.c - channels))
+        let start = b.add(b.mul(b.add(img, .i64(1)), s.c * hw), b.mul(c0, hw))
+        return (0..<perRow).map { q in
+            let line = b.smin(b.add(b.mul(rem, perRow), .i64(q)), .i64(lines - 1))
+            return b.add(start, b.mul(line, 16))
+        }
     }
 }

@@ -261,6 +261,24 @@ import Testing
         try check(cases)
     }
 
+    /// A filter gradient whose x outgrows L2 (512 KiB here) prefetches the next image's
+    /// span while it gathers, and still matches the reference under every range split; a
+    /// small one does not prefetch.
+    @Test func largeFilterGradientPrefetchesAhead() throws {
+        let s = ConvSpec(n: 8, c: 64, h: 16, w: 16, o: 16, kh: 3, kw: 3, stride: 2, padding: 1)
+        var rng = Rng(state: 23)
+        let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
+        var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
+        Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
+        let k = DenseKernels.conv2dFilterGrad(s, name: "pfw")
+        #expect(k.function.declarations.contains { $0.contains("@llvm.prefetch") })
+        let ir = try LLVMJIT().optimizedIR(irText: k.function.moduleText, name: k.function.name)
+        #expect(ir.contains("call void @llvm.prefetch"), "no prefetch left after optimisation")
+        try check([Case(kernel: k, inputs: [x, dy], expected: dw, label: "conv2dFilterGrad (prefetching) \(s)")])
+        let small = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
+        #expect(!DenseKernels.conv2dFilterGrad(small, name: "npfw").function.declarations.contains { $0.contains("prefetch") })
+    }
+
     // MARK: code quality
 
     /// Conv-4's stride-2 layers pack im2col by masked vector gathers, 16 lanes at a time, with
