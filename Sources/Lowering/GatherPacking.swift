@@ -26,7 +26,7 @@ protocol GatherPackedB {
     /// no by default.
     var prefetchesAhead: Bool { get }
     /// Source offsets (i64 values) to prefetch while packing panel row `k` of the panel whose
-    /// first column is `j0` (`width` columns wide), where `prefetchesAhead`.
+    /// first column is `j0` (`width` columns wide); empty unless `prefetchesAhead`.
     func prefetchOffsets(_ b: LLVMText, k: Value, j0: Value, width: Int) -> [Value]
 }
 
@@ -103,7 +103,7 @@ extension DenseGemmEmitter {
             let rh = b.splat16(b.value("trunc i64 \(row.h) to i32"), "i32")
             let rw = b.splat16(b.value("trunc i64 \(row.w) to i32"), "i32")
             let scratchRow = b.mul(b.sub(kk, k0), panelWidth)
-            for offset in source.prefetchesAhead ? source.prefetchOffsets(b, k: kk, j0: j0, width: nvp * 16) : [] {
+            for offset in source.prefetchOffsets(b, k: kk, j0: j0, width: nvp * 16) {
                 // Not `inbounds`: the last image's prefetches point past x (they never fault).
                 let p = b.value("getelementptr float, ptr \(operands.bPointer), i64 \(offset)", hint: "pf")
                 b.emit("call void @llvm.prefetch.p0(ptr \(p), i32 0, i32 3, i32 1)")
@@ -186,6 +186,7 @@ extension ConvFilterGradOperands: GatherPackedB {
     /// image's span (`q` lines per row, enough to cover it once per image); rows past the
     /// span's end prefetch its last line again.
     func prefetchOffsets(_ b: LLVMText, k: Value, j0: Value, width: Int) -> [Value] {
+        guard prefetchesAhead else { return [] }
         let s = spec, kk2 = s.kh * s.kw, hw = s.h * s.w, pixels = s.outH * s.outW
         // Channels a panel of `width` columns can touch, and the lines of their planes.
         let channels = min(s.c, (width + kk2 - 1) / kk2 + 1)
