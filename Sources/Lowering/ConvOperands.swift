@@ -1,12 +1,17 @@
 import Passes
 
-/// The forward convolution as a GEMM per image: A = w (`o × c·kh·kw`), B = im2col(x)
-/// (`c·kh·kw × outH·outW`), packed line by line.
+/// The forward convolution as a GEMM per group of `images` images: A = w (`o × c·kh·kw`),
+/// B = im2col(x) over the group (`c·kh·kw × images·outH·outW`), packed line by line.
 ///
-/// B[(c,u,v), (oh,ow)] = x[n, c, oh·s+u−p, ow·s+v−p]: line oh of row kk = (c,u,v) is
-/// x[n, c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW, one strided run of an input row.
+/// B[(c,u,v), (g,oh,ow)] = x[batch·images + g, c, oh·s+u−p, ow·s+v−p]: line (g, oh) of row
+/// kk = (c,u,v) is that image's x[…, c, oh·s+u−p, ow·s+v−p] for ow in 0..<outW, one strided
+/// run of an input row. With `images` > 1 the columns of C run over the group's images, so C
+/// is not y's layout: the GEMM stores it through `DenseGemmEmitter`'s column groups
+/// (`outH·outW` columns per image).
 struct ConvForwardOperands: GemmOperands, LinePackedB {
     var spec: ConvSpec
+    /// Images per GEMM (a divisor of `spec.n`).
+    var images = 1
 
     var aPointer: Value { KernelFunctionText.pointer(2) }
     var bPointer: Value { KernelFunctionText.pointer(1) }
@@ -25,16 +30,43 @@ struct ConvForwardOperands: GemmOperands, LinePackedB {
         LineOffsets(position: .i64(0), source: b.sub(b.urem(kk, spec.kw), .i64(spec.padding)))
     }
 
-    func sourceLine(_ b: LLVMText, batch: Value, fixed kk: Value, line oh: Value) -> SourceLine {
+    func sourceLine(_ b: LLVMText, batch: Value, fixed kk: Value, line: Value) -> SourceLine {
         let s = spec, kk2 = s.kh * s.kw, hw = s.h * s.w
         let c = b.udiv(kk, kk2), u = b.udiv(b.urem(kk, kk2), s.kw)
+        let (image, oh) = images == 1
+            ? (batch, line) : (b.add(b.mul(batch, images), b.udiv(line, s.outH)), b.urem(line, s.outH))
         let ih = b.sub(b.add(b.mul(oh, s.stride), u), .i64(s.padding))
         return SourceLine(isValid: b.ult(ih, s.h),
-                          base: b.add(b.add(b.mul(batch, s.c * hw), b.mul(c, hw)), b.mul(ih, s.w)))
+                          base: b.add(b.add(b.mul(image, s.c * hw), b.mul(c, hw)), b.mul(ih, s.w)))
     }
 
     func outputIndex(_ b: LLVMText, batch: Value, row: Value, column: Value) -> [Value] {
-        [batch, row, b.udiv(column, spec.outW), b.urem(column, spec.outW)]
+        guard images > 1 else {
+            return [batch, row, b.udiv(column, spec.outW), b.urem(column, spec.outW)]
+        }
+        let pixels = spec.outH * spec.outW, pixel = b.urem(column, pixels)
+        return [b.add(b.mul(batch, images), b.udiv(column, pixels)), row,
+                b.udiv(pixel, spec.outW), b.urem(pixel, spec.outW)]
+    }
+
+    /// Images per GEMM for `s`: 1 unless grouping fills clearly more of the 16-lane column
+    /// vectors (Conv-4's 7×7 and 2×2 output maps use 49 of 64 and 4 of 16 lanes per image).
+    ///
+    /// The group is the divisor of `s.n` (up to 1,024 columns, at least 4 per image, so that a
+    /// vector of 16 columns spans at most 5 images) whose columns fill the most lanes, the
+    /// smallest such; it must gain 5 points of lane use over single images.
+    static func imageGroup(_ s: ConvSpec) -> Int {
+        let pixels = s.outH * s.outW
+        guard pixels >= 4, pixels % 16 != 0, s.n > 1 else { return 1 }
+        func fill(_ g: Int) -> Double {
+            let columns = g * pixels
+            return Double(columns) / Double((columns + 15) / 16 * 16)
+        }
+        var best = 1
+        for g in 2...s.n where s.n % g == 0 && g * pixels <= 1024 && fill(g) > fill(best) + 1e-9 {
+            best = g
+        }
+        return fill(best) >= fill(1) + 0.05 ? best : 1
     }
 }
 

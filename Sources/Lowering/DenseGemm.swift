@@ -21,6 +21,10 @@ final class DenseGemmEmitter {
     let tabulatesAColumns: Bool
     /// k per packed block (`k` itself when B is read in place).
     let kc: Int
+    /// C's columns come in groups of this many that are stored `m` rows apart (the forward
+    /// convolution over several images: column (g, p) of row i is y[g, i, p]), instead of
+    /// C's contiguous `[batch, m, n]`.
+    let columnGroup: Int?
 
     // Stack buffers, allocated at the top of the body before any tile uses them.
     private(set) var scratch = Value.literal("poison")
@@ -47,7 +51,9 @@ final class DenseGemmEmitter {
     /// the tile width (in vectors of 16) that `tile` would choose for `n`.
     init(name: String, buffers: Int, epilogue: Epilogue?, shape: GemmShape, operands: any GemmOperands,
          bSource: GemmB, scatter: (any ScatteredC)? = nil, splitsRows: Bool = true, vectors: Int? = nil,
-         tabulatesAColumns: Bool = false) {
+         tabulatesAColumns: Bool = false, columnGroup: Int? = nil) {
+        precondition(columnGroup == nil || (epilogue == nil && scatter == nil && columnGroup! >= 4),
+                     "column groups take no epilogue or scatter and at least 4 columns")
         let extra = epilogue?.extraBuffers ?? 0
         function = KernelFunctionText(name: name, bufferCount: buffers + extra)
         b = function.body
@@ -63,6 +69,7 @@ final class DenseGemmEmitter {
         self.scatter = scatter
         self.splitsRows = splitsRows
         self.tabulatesAColumns = tabulatesAColumns
+        self.columnGroup = columnGroup
         kc = Self.isPacked(bSource) ? max(1, min(shape.k, DenseGemmEmitter.scratchFloats / (nv * 16))) : max(1, shape.k)
     }
 
@@ -94,6 +101,10 @@ final class DenseGemmEmitter {
             f.globals = source.gatherTables(kernel: function.name, length: panels * panelWidth)
             f.declarations.insert(maskedGatherDeclaration)
             if source.prefetchesAhead { f.declarations.insert(prefetchDeclaration) }
+        }
+        if columnGroup != nil {
+            f.declarations.insert(maskedLoadDeclaration)
+            f.declarations.insert(maskedStoreDeclaration)
         }
         return DenseKernel(function: f, outerExtent: outerExtent, flops: flops)
     }
@@ -251,6 +262,10 @@ final class DenseGemmEmitter {
         }
         // Store (accumulating onto earlier k blocks).
         let out = KernelFunctionText.pointer(0)
+        if let columnGroup {
+            storeGrouped(acc, columnGroup, rows, bi, i0, j0, nvp, lastWidth, first)
+            return
+        }
         let cBase = b.add(b.mul(bi, m * n), j0)
         let cRows = (0..<rows).map { r in b.gep(out, b.add(cBase, b.mul(b.add(i0, .i64(r)), n))) }
         if let scatter {
@@ -300,6 +315,65 @@ final class DenseGemmEmitter {
             }
         }
         if let last { b.ifThen(last) { apply() } } else { apply() }
+    }
+
+    /// The store of a tile whose columns come in groups of `pixels` (`columnGroup`): column
+    /// c of row i of C[bi] is element `bi·m·n + i·pixels + c + g·(m−1)·pixels` of the output,
+    /// g = c / pixels. A vector of 16 columns spans at most `(pixels + 14) / pixels + 1` groups;
+    /// each group's lanes are one contiguous run, so the vector is stored (and, after the
+    /// first block of k, loaded) by one masked access per group.
+    private func storeGrouped(_ acc: [Value], _ pixels: Int, _ rows: Int, _ bi: Value, _ i0: Value, _ j0: Value,
+                              _ nvp: Int, _ lastWidth: Int, _ first: Value?) {
+        let v16 = Self.vector, i16 = "<16 x i32>"
+        let out = KernelFunctionText.pointer(0)
+        let segments = (pixels + 14) / pixels + 1
+        let laneIndex = "<" + (0..<16).map { "i32 \($0)" }.joined(separator: ", ") + ">"
+        for v in 0..<nvp {
+            let width = v == nvp - 1 ? lastWidth : 16
+            let c0 = b.add(j0, .i64(16 * v))
+            let g0 = b.udiv(c0, pixels)
+            let c0i = b.splat16(b.value("trunc i64 \(c0) to i32"), "i32")
+            let columns = b.value("add \(i16) \(c0i), \(laneIndex)")
+            var inWidth: Value?
+            if width < 16 {
+                let w = "<" + Array(repeating: "i32 \(width)", count: 16).joined(separator: ", ") + ">"
+                inWidth = b.value("icmp ult \(i16) \(laneIndex), \(w)")
+            }
+            // Per group: its lanes, and its offset from the row's base.
+            let groups = (0..<segments).map { s -> (mask: Value, offset: Value) in
+                let g = b.add(g0, .i64(s))
+                let lo = b.mul(g, pixels)
+                let loV = b.splat16(b.value("trunc i64 \(lo) to i32"), "i32")
+                let hiV = b.splat16(b.value("trunc i64 \(b.add(lo, .i64(pixels))) to i32"), "i32")
+                let above = b.value("icmp sge \(i16) \(columns), \(loV)")
+                let below = b.value("icmp slt \(i16) \(columns), \(hiV)")
+                var mask = b.value("and <16 x i1> \(above), \(below)")
+                if let inWidth { mask = b.value("and <16 x i1> \(mask), \(inWidth)") }
+                return (mask, b.add(c0, b.mul(g, (m - 1) * pixels)))
+            }
+            for r in 0..<rows {
+                let rowBase = b.add(b.mul(bi, m * n), b.mul(b.add(i0, .i64(r)), pixels))
+                // Not `inbounds`: a group past the tile's columns points past the output
+                // (its mask is empty, so nothing is touched).
+                let pointers = groups.map { g in
+                    b.value("getelementptr float, ptr \(out), i64 \(b.add(rowBase, g.offset))", hint: "gp")
+                }
+                var x = acc[r * nvp + v]
+                if let first {
+                    var old = Value.zeroinitializer
+                    for (g, p) in zip(groups, pointers) {
+                        let part = b.value("call \(v16) @llvm.masked.load.v16f32.p0(ptr \(p), i32 4, <16 x i1> \(g.mask), "
+                                           + "\(v16) \(old))")
+                        old = part
+                    }
+                    let earlier = b.value("select i1 \(first), \(v16) zeroinitializer, \(v16) \(old)")
+                    x = b.value("fadd \(v16) \(x), \(earlier)")
+                }
+                for (g, p) in zip(groups, pointers) {
+                    b.emit("call void @llvm.masked.store.v16f32.p0(\(v16) \(x), ptr \(p), i32 4, <16 x i1> \(g.mask))")
+                }
+            }
+        }
     }
 
     // MARK: vectors

@@ -3,12 +3,13 @@ import Passes
 /// LLVM IR text emitters for the dense kernels (matmul and the three convolution forms).
 ///
 /// Every kernel is lowered to one register-tiled GEMM `C[b] (m×n) = A[b] (m×k) · B[b] (k×n)`
-/// whose output is contiguous `[batch, m, n]`:
+/// whose output is contiguous `[batch, m, n]` (the forward convolution over several images
+/// stores its columns image by image instead):
 ///
 /// | kernel      | batch | m | n        | k        | A                  | B                        |
 /// |-------------|-------|---|----------|----------|--------------------|--------------------------|
 /// | matmul      | batch | m | n        | k        | A (or Aᵀ)          | B (or Bᵀ, packed)        |
-/// | conv2d      | n     | o | outH·outW| c·kh·kw  | w                  | im2col(x), gathered      |
+/// | conv2d      | n/g   | o | g·outH·outW | c·kh·kw | w               | im2col(x) of g images, gathered |
 /// | input grad  | n·c/2 | 2·kh·kw | outH·outW | o   | wᵀ                 | dy, in place; C tiles scatter-added into dx (col2im) |
 /// | filter grad | 1     | o | c·kh·kw  | n·outH·outW | dy              | im2colᵀ(x), gathered     |
 ///
@@ -44,15 +45,28 @@ public enum DenseKernels {
 
     /// Forward convolution (`ConvSpec`): buffers `y [n,o,outH,outW], x [n,c,h,w],
     /// w [o,c,kh,kw], extras…`; the epilogue gets indices `[n, o, oh, ow]`.
+    ///
+    /// Without an epilogue, maps that fill few lanes per image (Conv-4's 7×7 and 2×2
+    /// outputs: 49 of 64 and 4 of 16) run `forwardImageGroup` images per GEMM; C's columns
+    /// then span the group's images and are stored image by image (`columnGroup`).
     public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
                               packing: Im2colPacking = .automatic) -> DenseKernel {
-        let operands = ConvForwardOperands(spec: s)
-        let gathers = packing.gathers(s, columns: s.outH * s.outW)
+        // Several images per GEMM where single images leave lanes idle (no epilogue: the
+        // grouped store has none).
+        let images = epilogue == nil ? ConvForwardOperands.imageGroup(s) : 1
+        let operands = ConvForwardOperands(spec: s, images: images)
+        let pixels = s.outH * s.outW
+        let gathers = packing.gathers(s, columns: images * pixels)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
-                                 shape: GemmShape(batch: s.n, m: s.o, n: s.outH * s.outW, k: s.c * s.kh * s.kw),
-                                 operands: operands, bSource: gathers ? .packedGather(operands) : .packedLines(operands))
+                                 shape: GemmShape(batch: s.n / images, m: s.o, n: images * pixels, k: s.c * s.kh * s.kw),
+                                 operands: operands, bSource: gathers ? .packedGather(operands) : .packedLines(operands),
+                                 columnGroup: images > 1 ? pixels : nil)
         return g.finish(flops: s.flops)
     }
+
+    /// Images per GEMM of the forward convolution `s` without epilogue (1 unless grouping
+    /// images fills clearly more of the 16-lane column vectors; see `conv2d`).
+    public static func forwardImageGroup(_ s: ConvSpec) -> Int { ConvForwardOperands.imageGroup(s) }
 
     /// Gradient of `conv2d` with respect to its input: buffers `dx [n,c,h,w],
     /// dy [n,o,outH,outW], w [o,c,kh,kw], extras…`; the epilogue gets indices `[n, c, y, x]`.

@@ -49,6 +49,12 @@ func gatherPacks(_ s: ConvSpec, columns: Int) -> Bool {
 let maskedGatherDeclaration =
     "declare <16 x float> @llvm.masked.gather.v16f32.v16p0(<16 x ptr>, i32 immarg, <16 x i1>, <16 x float>)"
 
+/// The masked vector load and store of `DenseGemmEmitter`'s grouped columns.
+let maskedLoadDeclaration =
+    "declare <16 x float> @llvm.masked.load.v16f32.p0(ptr, i32 immarg, <16 x i1>, <16 x float>)"
+let maskedStoreDeclaration =
+    "declare void @llvm.masked.store.v16f32.p0(<16 x float>, ptr, i32 immarg, <16 x i1>)"
+
 /// The prefetch intrinsic (address, write = 0, locality 0…3, data = 1).
 let prefetchDeclaration = "declare void @llvm.prefetch.p0(ptr, i32 immarg, i32 immarg, i32 immarg)"
 
@@ -129,21 +135,24 @@ extension DenseGemmEmitter {
 }
 
 extension ConvForwardOperands: GatherPackedB {
-    /// Column (oh, ow) of im2col(x): the output pixel's top-left input position.
-    var gatherColumns: Int { spec.outH * spec.outW }
+    /// Column (g, oh, ow) of im2col(x): image g of the group, the output pixel's top-left
+    /// input position.
+    var gatherColumns: Int { images * spec.outH * spec.outW }
 
     func gatherColumn(_ j: Int) -> (offset: Int, h: Int, w: Int) {
-        let s = spec, ih = (j / s.outW) * s.stride - s.padding, iw = (j % s.outW) * s.stride - s.padding
-        return (ih * s.w + iw, ih, iw)
+        let s = spec, pixels = s.outH * s.outW, g = j / pixels, p = j % pixels
+        let ih = (p / s.outW) * s.stride - s.padding, iw = (p % s.outW) * s.stride - s.padding
+        return (g * s.c * s.h * s.w + ih * s.w + iw, ih, iw)
     }
 
     var gatherBounds: (h: Int, w: Int) { (spec.h, spec.w) }
 
-    /// Row (c, u, v): the filter tap's channel plane and offset, less the padding.
+    /// Row (c, u, v): the filter tap's channel plane in the group's first image and offset,
+    /// less the padding.
     func gatherRow(_ b: LLVMText, batch: Value, k kk: Value) -> (base: Value, h: Value, w: Value) {
         let s = spec, kk2 = s.kh * s.kw, hw = s.h * s.w
         let c = b.udiv(kk, kk2), u = b.udiv(b.urem(kk, kk2), s.kw), v = b.urem(kk, s.kw)
-        let base = b.add(b.add(b.mul(batch, s.c * hw), b.mul(c, hw)), b.add(b.mul(u, s.w), v))
+        let base = b.add(b.add(b.mul(batch, images * s.c * hw), b.mul(c, hw)), b.add(b.mul(u, s.w), v))
         return (base, u, v)
     }
 }
