@@ -50,11 +50,14 @@ struct ConvForwardOperands: GemmOperands, LinePackedB {
     }
 
     /// Images per GEMM for `s`: 1 unless grouping fills clearly more of the 16-lane column
-    /// vectors (Conv-4's 7×7 and 2×2 output maps use 49 of 64 and 4 of 16 lanes per image).
+    /// vectors (Conv-4's 2×2 output maps use 4 of 16 lanes per image, its 7×7 maps 49 of 64).
     ///
-    /// The group is the divisor of `s.n` (up to 1,024 columns, at least 4 per image, so that a
-    /// vector of 16 columns spans at most 5 images) whose columns fill the most lanes, the
-    /// smallest such; it must gain 5 points of lane use over single images.
+    /// Candidates are the divisors of `s.n` up to 1,024 columns, at least 4 per image (so
+    /// that a vector of 16 columns spans at most 5 images), that gain 5 points of lane use.
+    /// Unless single images fill under half the lanes, a group must also leave 16 or more
+    /// row blocks to split between threads: measured on two threads, Conv-4's 5-image 7×7
+    /// forward (11 row blocks) was 5–10% slower grouped, though faster on one. Of the
+    /// candidates, the one that fills the most lanes, the smallest such.
     static func imageGroup(_ s: ConvSpec) -> Int {
         let pixels = s.outH * s.outW
         guard pixels >= 4, pixels % 16 != 0, s.n > 1 else { return 1 }
@@ -62,11 +65,16 @@ struct ConvForwardOperands: GemmOperands, LinePackedB {
             let columns = g * pixels
             return Double(columns) / Double((columns + 15) / 16 * 16)
         }
+        func rowBlocks(_ g: Int) -> Int {
+            let mr = DenseGemmEmitter.tile(m: s.o, n: g * pixels).mr
+            return (s.n / g) * ((s.o + mr - 1) / mr)
+        }
         var best = 1
-        for g in 2...s.n where s.n % g == 0 && g * pixels <= 1024 && fill(g) > fill(best) + 1e-9 {
+        for g in 2...s.n where s.n % g == 0 && g * pixels <= 1024 && fill(g) >= fill(1) + 0.05
+            && (fill(1) < 0.5 || rowBlocks(g) >= 16) && fill(g) > fill(best) + 1e-9 {
             best = g
         }
-        return fill(best) >= fill(1) + 0.05 ? best : 1
+        return best
     }
 }
 

@@ -284,11 +284,14 @@ import Testing
     /// blocks of k, a vector spanning up to 5 images, line packing, and a group smaller than
     /// the batch; all match the reference under every range split.
     @Test func imageGroupedForwardConvolution() throws {
-        let conv4 = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
+        let conv4 = ConvSpec(n: 20, c: 16, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
         let tiny = ConvSpec(n: 5, c: 64, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
         let partial = ConvSpec(n: 20, c: 16, h: 20, w: 20, o: 24, kh: 3, kw: 3, stride: 2, padding: 1)
-        let odd = ConvSpec(n: 6, c: 20, h: 11, w: 11, o: 7, kh: 3, kw: 3, stride: 2, padding: 0)
-        #expect(DenseKernels.forwardImageGroup(conv4) == 5)
+        let odd = ConvSpec(n: 6, c: 20, h: 11, w: 11, o: 48, kh: 3, kw: 3, stride: 2, padding: 0)
+        #expect(DenseKernels.forwardImageGroup(conv4) == 10)
+        // Conv-4's 5-image 7×7 maps stay single: grouped, 11 row blocks are too few to split.
+        #expect(DenseKernels.forwardImageGroup(ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)) == 1)
+        #expect(DenseKernels.forwardImageGroup(ConvSpec(n: 75, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)) == 15)
         #expect(DenseKernels.forwardImageGroup(tiny) == 5)
         #expect(DenseKernels.forwardImageGroup(partial) == 4)
         #expect(DenseKernels.forwardImageGroup(odd) == 3)
