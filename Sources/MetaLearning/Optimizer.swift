@@ -11,6 +11,9 @@ public enum OuterOptimizer: String, Sendable, Codable, CaseIterable {
     /// Plain SGD.
     case sgd
 
+    /// Whether `name` is optimiser state (`adam.*`) rather than a learned parameter.
+    public static func isStateName(_ name: String) -> Bool { name.hasPrefix("adam.") }
+
     /// Specs of the optimiser state for parameters `params`.
     public func stateSpecs(for params: [ParameterSpec]) -> [ParameterSpec] {
         switch self {

@@ -85,6 +85,55 @@ public struct ParameterStore: Equatable {
         return metadata
     }
 
+    /// What ``warmStart(from:including:)`` copied and what it left at the fresh values.
+    public struct WarmStart: Equatable, Sendable {
+        /// Parameters copied from the checkpoint, in declaration order.
+        public var copied: [String]
+        /// Parameters the checkpoint has under the same name with another shape:
+        /// name, the checkpoint's shape, this store's shape.
+        public var reshaped: [(name: String, checkpoint: Shape, expected: Shape)]
+        /// Parameters the checkpoint does not have.
+        public var missing: [String]
+
+        public static func == (a: WarmStart, b: WarmStart) -> Bool {
+            a.copied == b.copied && a.missing == b.missing
+                && a.reshaped.map(\.name) == b.reshaped.map(\.name)
+                && a.reshaped.map(\.checkpoint) == b.reshaped.map(\.checkpoint)
+                && a.reshaped.map(\.expected) == b.reshaped.map(\.expected)
+        }
+    }
+
+    /// Starts from another run's checkpoint: every parameter that `include` accepts and
+    /// that the checkpoint holds under the same name with the same shape takes the
+    /// checkpoint's value; the others keep their fresh values. For transfer between
+    /// configurations (5-way to 20-way, another backbone head): the embedding carries over,
+    /// the layers whose shapes depend on the new configuration start fresh.
+    /// - Throws: ``CheckpointError`` naming the file when it cannot be read or decoded, or
+    ///   when no accepted parameter matches (a checkpoint of an unrelated model).
+    public mutating func warmStart(from url: URL, including include: (String) -> Bool) throws -> WarmStart {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CheckpointError(path: url.path, message: "cannot read (\(error.localizedDescription))")
+        }
+        let tensors = try SafeTensors.decode(data, path: url.path).tensors
+        var report = WarmStart(copied: [], reshaped: [], missing: [])
+        var next = values
+        for s in specs where include(s.name) {
+            guard let t = tensors[s.name] else { report.missing.append(s.name); continue }
+            guard t.shape == s.type.shape else {
+                report.reshaped.append((s.name, t.shape, s.type.shape))
+                continue
+            }
+            next[s.name] = HostTensor(s.type, t.values.map(Double.init))
+            report.copied.append(s.name)
+        }
+        guard !report.copied.isEmpty else {
+            throw CheckpointError(path: url.path, message: "no parameter of this run is in the checkpoint with the same name and shape (\(report.missing.count) missing, \(report.reshaped.count) with another shape): a checkpoint of another model?")
+        }
+        values = next
+        return report
+    }
+
     /// Reads only the metadata of a checkpoint.
     public static func metadata(of url: URL) throws -> [String: String] {
         let data: Data

@@ -16,7 +16,7 @@ extension TrainCommand {
         let batch = tc.ways * (tc.shots + tc.queries)
         let trainGraph = try BaselineStep.trainStep(tc, classes: trainData.numClasses, batch: batch)
         let step = try ProgramFactory.make(trainGraph.graph, backend: backend, memoryLimit: memoryLimit)
-        let store = try ParameterStore(specs: trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
+        let store = try initialStore(trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: outDir, checkpointEvery: max(checkpointEvery, 1),

@@ -51,7 +51,7 @@ extension TrainCommand {
         let gradient = try ProgramFactory.make(gradientGraph.graph, backend: backend, threads: threads, memoryLimit: memoryLimit)
         let update = try ProgramFactory.make(updateGraph.graph, backend: backend, threads: threads, memoryLimit: memoryLimit)
         // Same specs and seed as the one-process step: every rank starts from the same values.
-        let store = try ParameterStore(specs: updateGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
+        let store = try initialStore(updateGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: URL(fileURLWithPath: out), checkpointEvery: max(checkpointEvery, 1),

@@ -50,7 +50,7 @@ extension TrainCommand {
             }
         }
         log("compiled \(MultiSourceData.buckets.count) shape buckets (\(MultiSourceData.buckets.map(\ShapeBucket.description).joined(separator: ", "))) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
-        let store = try ParameterStore(specs: graph.parameters, seed: seed, memoryLimit: memoryLimit)
+        let store = try initialStore(graph.parameters, seed: seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: URL(fileURLWithPath: out), checkpointEvery: max(checkpointEvery, 1),

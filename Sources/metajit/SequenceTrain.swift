@@ -116,7 +116,7 @@ extension TrainCommand {
         }
         log(String(format: "compiled the %@ step (%d nodes, T = %d) in %.1f s", learner.rawValue, trainGraph.graph.nodes.count,
                    c.length, Date().timeIntervalSince(start)))
-        let store = try ParameterStore(specs: trainGraph.parameters, seed: seed, memoryLimit: memoryLimit)
+        let store = try initialStore(trainGraph.parameters, seed: seed, memoryLimit: memoryLimit)
         let lr0 = record.outerLR, halve = record.halveEvery
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: URL(fileURLWithPath: out), checkpointEvery: max(checkpointEvery, 1),

@@ -67,7 +67,7 @@ extension TrainCommand {
         }
         log(String(format: "compiled %@ in %.1f s (vocabulary %d, E=%d, H=%d, T=%d)", trainGraph.graph.name,
                    Date().timeIntervalSince(start), c.vocabulary, c.embedding, c.hidden, c.length))
-        let store = try ParameterStore(specs: trainGraph.parameters, seed: seed, memoryLimit: memoryLimit)
+        let store = try initialStore(trainGraph.parameters, seed: seed, memoryLimit: memoryLimit)
         let lr0 = record.outerLR
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: URL(fileURLWithPath: out), checkpointEvery: max(checkpointEvery, 1),

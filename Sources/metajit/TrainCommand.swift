@@ -57,6 +57,8 @@ struct TrainCommand: ParsableCommand {
     var episodesFile: String?
     @Option(help: "MANN: label encoding, one-hot (default; also onehot) or strings (Santoro et al.'s five characters over {a..e}, 25 values).")
     var labels: SequenceLabelEncoding?
+    @Option(name: .customLong("init-from"), help: "Start from another run's checkpoint (a file or run folder): learned parameters with the same name and shape are copied, the rest (and the optimiser state) start fresh. With --resume, an existing OUT checkpoint wins.")
+    var initFrom: String?
 
     func validate() throws {
         for (flag, value) in [("--ways", ways), ("--train-ways", trainWays), ("--shots", shots), ("--queries", queries),
@@ -96,7 +98,7 @@ struct TrainCommand: ParsableCommand {
         let step = try ProgramFactory.makeTrainStep(record.trainStep, graph: trainGraph.graph, backend: backend, threads: threads,
                                                     parallel: parallel, memoryLimit: memoryLimit)
         // Fresh initial values; with --resume the trainer overwrites them from the checkpoint.
-        let store = try ParameterStore(specs: trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
+        let store = try initialStore(trainGraph.parameters, seed: record.seed, memoryLimit: memoryLimit)
         let halve = record.halveEvery, lr0 = record.outerLR
         let options = TrainerOptions(
             iterations: iterations, outputDirectory: outDir, checkpointEvery: max(checkpointEvery, 1),
@@ -187,4 +189,26 @@ extension ParallelMode: ExpressibleByArgument {}
 extension Backbone: ExpressibleByArgument {
     /// Parses `conv4`, `mlp[:W1,W2,…]` or `mnist-seed[:W]`.
     public init?(argument: String) { self.init(spec: argument) }
+}
+
+extension TrainCommand {
+    /// Fresh values for `specs` drawn with `seed`, then, with `--init-from`, every learned
+    /// parameter the named checkpoint holds with the same name and shape (the optimiser state
+    /// always starts fresh). Logs what was copied and what kept its fresh value.
+    /// - Throws: ``CheckpointError`` for an unreadable checkpoint or one that shares no
+    ///   parameter with this run; ``MemoryLimitError`` when the values do not fit.
+    func initialStore(_ specs: [ParameterSpec], seed: UInt64, memoryLimit: MemoryLimit) throws -> ParameterStore {
+        var store = try ParameterStore(specs: specs, seed: seed, memoryLimit: memoryLimit)
+        guard let initFrom else { return store }
+        var url = URL(fileURLWithPath: initFrom)
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            url = url.appendingPathComponent("checkpoint.safetensors")
+        }
+        let report = try store.warmStart(from: url, including: { !OuterOptimizer.isStateName($0) })
+        let fresh = report.reshaped.map { "\($0.name) (\($0.checkpoint) there, \($0.expected) here)" } + report.missing.map { "\($0) (absent)" }
+        log("--init-from \(url.path): copied \(report.copied.count) of \(report.copied.count + fresh.count) learned parameters"
+            + (fresh.isEmpty ? "" : "; fresh: " + fresh.joined(separator: ", ")))
+        return store
+    }
 }

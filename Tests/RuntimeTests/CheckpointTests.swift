@@ -97,4 +97,49 @@ struct CheckpointTests {
         #expect(loaded == newer)
         #expect(FileManager.default.fileExists(atPath: tmpOther.path), "the stale temporary is not ours to delete")
     }
+
+    @Test("a warm start copies the parameters that match by name and shape, keeps the rest fresh, and refuses an unrelated checkpoint")
+    func warmStart() throws {
+        let dir = try RT.tempDir("ckpt-warm")
+        defer { RT.remove(dir) }
+        let url = dir.appendingPathComponent(Trainer.checkpointName)
+        let saved = try Self.store(seed: 3)
+        try saved.save(to: url, metadata: [:])
+
+        // A wider MLP: only the output bias keeps its shape.
+        let wide = SinusoidMLP(hidden: 16).parameterSpecs
+        let specs = wide + OuterOptimizer.adam.stateSpecs(for: wide)
+        let fresh = ParameterStore(specs: specs, seed: 9)
+        var store = fresh
+        let report = try store.warmStart(from: url, including: { !OuterOptimizer.isStateName($0) })
+        let sameShape = wide.filter { saved.values[$0.name]?.shape == $0.type.shape }.map(\.name)
+        #expect(!sameShape.isEmpty && sameShape.count < wide.count, "the test needs both kinds: \(sameShape)")
+        #expect(report.copied == sameShape)
+        #expect(report.missing.isEmpty)
+        #expect(report.reshaped.map(\.name) == wide.map(\.name).filter { !sameShape.contains($0) })
+        for r in report.reshaped { #expect(r.checkpoint == saved.values[r.name]?.shape && r.expected != r.checkpoint) }
+        for spec in specs {
+            let copied = sameShape.contains(spec.name)
+            #expect(store.values[spec.name] == (copied ? saved.values[spec.name] : fresh.values[spec.name]), "\(spec.name)")
+        }
+        // Optimiser state never comes across, even where the shapes agree.
+        #expect(specs.contains { OuterOptimizer.isStateName($0.name) && saved.values[$0.name]?.shape == $0.type.shape })
+
+        // The same model takes every learned value.
+        var same = ParameterStore(specs: Self.specs, seed: 4)
+        let all = try same.warmStart(from: url, including: { !OuterOptimizer.isStateName($0) })
+        #expect(all.copied.count == SinusoidMLP(hidden: 8).parameterSpecs.count && all.reshaped.isEmpty && all.missing.isEmpty)
+
+        // Nothing in common: a CheckpointError naming the file, and the store untouched.
+        let other = [ParameterSpec(name: "unrelated.w", type: TensorType(.f32, [3, 3]), initializer: .zeros)]
+        var unrelated = ParameterStore(specs: other, seed: 0)
+        let before = unrelated
+        #expect { _ = try unrelated.warmStart(from: url, including: { _ in true }) } throws: { e in
+            (e as? CheckpointError).map { $0.path == url.path && $0.message.contains("same name and shape") } ?? false
+        }
+        #expect(unrelated == before)
+        #expect(throws: CheckpointError.self) {
+            _ = try unrelated.warmStart(from: dir.appendingPathComponent("absent.safetensors"), including: { _ in true })
+        }
+    }
 }
