@@ -66,11 +66,7 @@ public struct ParameterStore: Equatable {
 
     /// Loads values saved by `save`; every spec must be present with its shape.
     public mutating func load(from url: URL) throws -> [String: String] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw CheckpointError(path: url.path, message: "cannot read (\(error.localizedDescription))")
-        }
-        let (tensors, metadata) = try SafeTensors.decode(data, path: url.path)
+        let (tensors, metadata) = try Self.decodeCheckpoint(at: url)
         var next = values
         for s in specs {
             guard let t = tensors[s.name] else {
@@ -89,17 +85,19 @@ public struct ParameterStore: Equatable {
     public struct WarmStart: Equatable, Sendable {
         /// Parameters copied from the checkpoint, in declaration order.
         public var copied: [String]
-        /// Parameters the checkpoint has under the same name with another shape:
-        /// name, the checkpoint's shape, this store's shape.
-        public var reshaped: [(name: String, checkpoint: Shape, expected: Shape)]
+        /// Parameters the checkpoint has under the same name with another shape.
+        public var reshaped: [Reshaped]
         /// Parameters the checkpoint does not have.
         public var missing: [String]
 
-        public static func == (a: WarmStart, b: WarmStart) -> Bool {
-            a.copied == b.copied && a.missing == b.missing
-                && a.reshaped.map(\.name) == b.reshaped.map(\.name)
-                && a.reshaped.map(\.checkpoint) == b.reshaped.map(\.checkpoint)
-                && a.reshaped.map(\.expected) == b.reshaped.map(\.expected)
+        /// A parameter whose shape differs between the checkpoint and this store.
+        public struct Reshaped: Equatable, Sendable {
+            /// The parameter's name.
+            public var name: String
+            /// Its shape in the checkpoint.
+            public var checkpoint: Shape
+            /// Its shape in this store.
+            public var expected: Shape
         }
     }
 
@@ -111,17 +109,13 @@ public struct ParameterStore: Equatable {
     /// - Throws: ``CheckpointError`` naming the file when it cannot be read or decoded, or
     ///   when no accepted parameter matches (a checkpoint of an unrelated model).
     public mutating func warmStart(from url: URL, including include: (String) -> Bool) throws -> WarmStart {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw CheckpointError(path: url.path, message: "cannot read (\(error.localizedDescription))")
-        }
-        let tensors = try SafeTensors.decode(data, path: url.path).tensors
+        let tensors = try Self.decodeCheckpoint(at: url).tensors
         var report = WarmStart(copied: [], reshaped: [], missing: [])
         var next = values
         for s in specs where include(s.name) {
             guard let t = tensors[s.name] else { report.missing.append(s.name); continue }
             guard t.shape == s.type.shape else {
-                report.reshaped.append((s.name, t.shape, s.type.shape))
+                report.reshaped.append(.init(name: s.name, checkpoint: t.shape, expected: s.type.shape))
                 continue
             }
             next[s.name] = HostTensor(s.type, t.values.map(Double.init))
@@ -136,10 +130,16 @@ public struct ParameterStore: Equatable {
 
     /// Reads only the metadata of a checkpoint.
     public static func metadata(of url: URL) throws -> [String: String] {
+        try decodeCheckpoint(at: url).metadata
+    }
+
+    /// Reads and decodes the checkpoint at `url`.
+    /// - Throws: ``CheckpointError`` naming the file when it cannot be read or decoded.
+    private static func decodeCheckpoint(at url: URL) throws -> (tensors: [String: (shape: Shape, values: [Float])], metadata: [String: String]) {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw CheckpointError(path: url.path, message: "cannot read (\(error.localizedDescription))")
         }
-        return try SafeTensors.decode(data, path: url.path).metadata
+        return try SafeTensors.decode(data, path: url.path)
     }
 }

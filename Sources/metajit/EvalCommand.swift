@@ -41,11 +41,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let memoryLimit = try limit.resolve()
-        var url = URL(fileURLWithPath: checkpoint)
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
-            url = url.appendingPathComponent(Trainer.checkpointName)
-        }
+        let url = Trainer.checkpointURL(checkpoint)
         let meta = try ParameterStore.metadata(of: url)
         let record = try RunRecord.decode(meta["run"], path: url.path)
         if let ms = record.multiSource { return try runMultiSource(record, ms, checkpoint: url, memoryLimit: memoryLimit) }

@@ -200,15 +200,22 @@ extension TrainCommand {
     func initialStore(_ specs: [ParameterSpec], seed: UInt64, memoryLimit: MemoryLimit) throws -> ParameterStore {
         var store = try ParameterStore(specs: specs, seed: seed, memoryLimit: memoryLimit)
         guard let initFrom else { return store }
-        var url = URL(fileURLWithPath: initFrom)
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
-            url = url.appendingPathComponent("checkpoint.safetensors")
-        }
+        let url = Trainer.checkpointURL(initFrom)
         let report = try store.warmStart(from: url, including: { !OuterOptimizer.isStateName($0) })
         let fresh = report.reshaped.map { "\($0.name) (\($0.checkpoint) there, \($0.expected) here)" } + report.missing.map { "\($0) (absent)" }
         log("--init-from \(url.path): copied \(report.copied.count) of \(report.copied.count + fresh.count) learned parameters"
             + (fresh.isEmpty ? "" : "; fresh: " + fresh.joined(separator: ", ")))
         return store
+    }
+}
+
+extension Trainer {
+    /// The checkpoint a command-line path names: `path` itself, or the run's checkpoint when
+    /// `path` is a run folder.
+    static func checkpointURL(_ path: String) -> URL {
+        let url = URL(fileURLWithPath: path)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue else { return url }
+        return url.appendingPathComponent(checkpointName)
     }
 }
