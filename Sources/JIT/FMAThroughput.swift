@@ -8,9 +8,12 @@ import Foundation
 /// enough independent accumulators to cover the FMA latency, nothing but the FMA ports limits
 /// the loop. Each iteration is `accumulators × 16 × 2` FLOPs.
 public enum FMAThroughput {
-    /// Independent accumulators (latency 4 × 2 FMA pipes needs at least 8; 16 leaves margin
-    /// and still fits the 32 AVX-512 registers with the two operands).
-    public static let accumulators = 16
+    /// Independent accumulators (latency 4 × 2 FMA pipes needs at least 8 chains). With
+    /// AVX-512, 16 leave margin and still fit the 32 `zmm` registers with the two operands.
+    /// Without it each `<16 x float>` is two `ymm` chains: 6 accumulators are 12 chains and,
+    /// with the operands, exactly the 16 `ymm` registers (16 would spill and measure the
+    /// spills: 34 instead of ~90 GFLOP/s per core on a Zen 3 EPYC).
+    public static var accumulators: Int { LLVMInfo.hostHasAVX512 ? 16 : 6 }
 
     /// `void @fma_loop(ptr %io, i64 %n)`: loads `m` from `io[0..<16]` and `c` from
     /// `io[16..<32]`, runs `n` iterations of `a_j ← fma(a_j, m, c)` from `a_j = 0` for every

@@ -58,7 +58,7 @@ struct ConvForwardOperands: GemmOperands, LinePackedB {
     /// row blocks to split between threads: measured on two threads, Conv-4's 5-image 7×7
     /// forward (11 row blocks) was 5–10% slower grouped, though faster on one. Of the
     /// candidates, the one that fills the most lanes, the smallest such.
-    static func imageGroup(_ s: ConvSpec) -> Int {
+    static func imageGroup(_ s: ConvSpec, unit: VectorUnit) -> Int {
         let pixels = s.outH * s.outW
         guard pixels >= 4, pixels % 16 != 0, s.n > 1 else { return 1 }
         func fill(_ g: Int) -> Double {
@@ -66,7 +66,7 @@ struct ConvForwardOperands: GemmOperands, LinePackedB {
             return Double(columns) / Double((columns + 15) / 16 * 16)
         }
         func rowBlocks(_ g: Int) -> Int {
-            let mr = DenseGemmEmitter.tile(m: s.o, n: g * pixels).mr
+            let mr = DenseGemmEmitter.tile(m: s.o, n: g * pixels, unit: unit).mr
             return (s.n / g) * ((s.o + mr - 1) / mr)
         }
         var best = 1

@@ -33,12 +33,12 @@ import Passes
 public enum DenseKernels {
     /// Batched matrix product (`MatmulSpec`): buffers `out, A, B, extras…`; the epilogue gets
     /// indices `[b, i, j]`.
-    public static func matmul(_ s: MatmulSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+    public static func matmul(_ s: MatmulSpec, name: String, epilogue: Epilogue? = nil, unit: VectorUnit = .avx512) -> DenseKernel {
         let operands = MatmulOperands(spec: s)
         // B is packed when transposed (its rows are strided) or too large to stay in cache.
         let packed = s.transposeB || s.k * s.n > 256 * 1024
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
-                                 shape: GemmShape(batch: s.batch, m: s.m, n: s.n, k: s.k), operands: operands,
+                                 shape: GemmShape(batch: s.batch, m: s.m, n: s.n, k: s.k), unit: unit, operands: operands,
                                  bSource: packed ? .packedElements(operands) : .inPlace(operands))
         return g.finish(flops: s.flops)
     }
@@ -50,15 +50,16 @@ public enum DenseKernels {
     /// outputs: 49 of 64 and 4 of 16) run `forwardImageGroup` images per GEMM; C's columns
     /// then span the group's images and are stored image by image (`columnGroup`).
     public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
-                              packing: Im2colPacking = .automatic) -> DenseKernel {
+                              packing: Im2colPacking = .automatic, unit: VectorUnit = .avx512) -> DenseKernel {
         // Several images per GEMM where single images leave lanes idle (no epilogue: the
         // grouped store has none).
-        let images = epilogue == nil ? ConvForwardOperands.imageGroup(s) : 1
+        let images = epilogue == nil ? ConvForwardOperands.imageGroup(s, unit: unit) : 1
         let operands = ConvForwardOperands(spec: s, images: images)
         let pixels = s.outH * s.outW
         let gathers = packing.gathers(s, columns: images * pixels)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
                                  shape: GemmShape(batch: s.n / images, m: s.o, n: images * pixels, k: s.c * s.kh * s.kw),
+                                 unit: unit,
                                  operands: operands, bSource: gathers ? .packedGather(operands) : .packedLines(operands),
                                  columnGroup: images > 1 ? pixels : nil)
         return g.finish(flops: s.flops)
@@ -66,17 +67,20 @@ public enum DenseKernels {
 
     /// Images per GEMM of the forward convolution `s` without epilogue (1 unless grouping
     /// images fills clearly more of the 16-lane column vectors; see `conv2d`).
-    public static func forwardImageGroup(_ s: ConvSpec) -> Int { ConvForwardOperands.imageGroup(s) }
+    public static func forwardImageGroup(_ s: ConvSpec, unit: VectorUnit = .avx512) -> Int {
+        ConvForwardOperands.imageGroup(s, unit: unit)
+    }
 
     /// Gradient of `conv2d` with respect to its input: buffers `dx [n,c,h,w],
     /// dy [n,o,outH,outW], w [o,c,kh,kw], extras…`; the epilogue gets indices `[n, c, y, x]`.
     ///
     /// Lowered as `dcol = wᵀ·dy` scattered into dx (col2im, see `ConvInputGradOperands`).
-    public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+    public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
+                                       unit: VectorUnit = .avx512) -> DenseKernel {
         let operands = ConvInputGradOperands(spec: s)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
                                  shape: GemmShape(batch: s.n * operands.groups, m: operands.groupSize * s.kh * s.kw,
-                                                  n: s.outH * s.outW, k: s.o),
+                                                  n: s.outH * s.outW, k: s.o), unit: unit,
                                  operands: operands, bSource: .inPlace(operands), scatter: operands)
         return g.finish(flops: s.flops)
     }
@@ -84,16 +88,17 @@ public enum DenseKernels {
     /// Gradient of `conv2d` with respect to its filter: buffers `dw [o,c,kh,kw], x [n,c,h,w],
     /// dy [n,o,outH,outW], extras…`; the epilogue gets indices `[o, c, u, v]`.
     public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
-                                        packing: Im2colPacking = .automatic) -> DenseKernel {
+                                        packing: Im2colPacking = .automatic, unit: VectorUnit = .avx512) -> DenseKernel {
         let operands = ConvFilterGradOperands(spec: s)
         let p = s.outH * s.outW
         let cols = s.c * s.kh * s.kw
         // Enough columns for two threads: split column panels (each packed exactly once), 32
-        // wide (12×32 tiles) so that they divide evenly; otherwise split rows.
+        // wide (12×32 tiles) so that they divide evenly (AVX2's tile is 16 wide in any case);
+        // otherwise split rows.
         let byColumns = cols >= 128
         let gathers = packing.gathers(s, columns: cols)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
-                                 shape: GemmShape(batch: 1, m: s.o, n: cols, k: s.n * p),
+                                 shape: GemmShape(batch: 1, m: s.o, n: cols, k: s.n * p), unit: unit,
                                  operands: operands, bSource: gathers ? .packedGather(operands) : .packedLines(operands),
                                  splitsRows: !byColumns,
                                  vectors: byColumns ? 2 : nil, tabulatesAColumns: p > 1)
@@ -146,11 +151,12 @@ struct MatmulOperands: GemmOperands, InPlaceB, ElementPackedB {
 
 extension DenseKernels {
     /// The convolution form `kind` of `s` (one of the three entry points above).
-    public static func convolution(_ kind: ConvKind, _ s: ConvSpec, name: String, epilogue: Epilogue? = nil) -> DenseKernel {
+    public static func convolution(_ kind: ConvKind, _ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
+                                   unit: VectorUnit = .avx512) -> DenseKernel {
         switch kind {
-        case .forward: return conv2d(s, name: name, epilogue: epilogue)
-        case .inputGradient: return conv2dInputGrad(s, name: name, epilogue: epilogue)
-        case .filterGradient: return conv2dFilterGrad(s, name: name, epilogue: epilogue)
+        case .forward: return conv2d(s, name: name, epilogue: epilogue, unit: unit)
+        case .inputGradient: return conv2dInputGrad(s, name: name, epilogue: epilogue, unit: unit)
+        case .filterGradient: return conv2dFilterGrad(s, name: name, epilogue: epilogue, unit: unit)
         }
     }
 }

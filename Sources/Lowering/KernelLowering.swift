@@ -21,7 +21,7 @@ public enum KernelLowering {
     static let placeholder = "@@KERNEL@@"
 
     /// Lowers kernel `k` of program `p`.
-    public static func lower(_ k: Kernel, in p: KernelProgram, tunedDense: Bool = true) -> LoweredKernel {
+    public static func lower(_ k: Kernel, in p: KernelProgram, tunedDense: Bool = true, unit: VectorUnit = .avx512) -> LoweredKernel {
         switch k.body {
         case .elementwise(let e, let shape):
             return loop(k, p, expr: e, shape: shape, reduced: 0) { em, b, value, outIndex, args in
@@ -41,7 +41,7 @@ public enum KernelLowering {
                 em.store(value, .i32, ptr: args, index: outIndex)
             }
         case .matmul, .convolution:
-            return dense(k, p, tuned: tunedDense)
+            return dense(k, p, tuned: tunedDense, unit: unit)
         case .rowIndexed(let kind, let spec):
             return rowIndexed(k, p, kind, spec)
         }
@@ -186,7 +186,7 @@ public enum KernelLowering {
                              outerExtent: kept.first ?? 1, work: work)
     }
 
-    static func dense(_ k: Kernel, _ p: KernelProgram, tuned: Bool) -> LoweredKernel {
+    static func dense(_ k: Kernel, _ p: KernelProgram, tuned: Bool, unit: VectorUnit) -> LoweredKernel {
         let offsets = k.operandOffsets.count == 2 ? k.operandOffsets : [0, 0]
         let table = ArgumentTable(first: [(k.output, 0), (k.operands[0], offsets[0]), (k.operands[1], offsets[1])],
                                   operands: k.operands)
@@ -206,10 +206,10 @@ public enum KernelLowering {
         let kernel: DenseKernel
         switch k.body {
         case .matmul(let spec, let e):
-            kernel = tuned ? DenseKernels.matmul(spec, name: placeholder, epilogue: epilogue(e))
+            kernel = tuned ? DenseKernels.matmul(spec, name: placeholder, epilogue: epilogue(e), unit: unit)
                 : NaiveDense.matmul(spec, name: placeholder, epilogue: epilogue(e))
         case .convolution(let kind, let spec, let e):
-            kernel = tuned ? DenseKernels.convolution(kind, spec, name: placeholder, epilogue: epilogue(e))
+            kernel = tuned ? DenseKernels.convolution(kind, spec, name: placeholder, epilogue: epilogue(e), unit: unit)
                 : NaiveDense.convolution(kind, spec, name: placeholder, epilogue: epilogue(e))
         case .elementwise, .reduce, .argmax, .rowIndexed:
             preconditionFailure("dense() called on a loop kernel")

@@ -53,8 +53,10 @@ public struct LoweredProgram: Sendable {
         }
     }
 
-    /// Lowers `p`.
-    public static func lower(_ p: KernelProgram, name: String = "step", tunedDense: Bool = true) -> LoweredProgram {
+    /// Lowers `p`, sizing the dense kernels' register tiles to `unit` (the host's, from
+    /// `Runtime`; AVX-512's where a caller names none).
+    public static func lower(_ p: KernelProgram, name: String = "step", tunedDense: Bool = true,
+                             unit: VectorUnit = .avx512) -> LoweredProgram {
         var functions: [String: Int] = [:]
         var bodies: [String] = []
         var declarations = Set<String>()
@@ -69,7 +71,7 @@ public struct LoweredProgram: Sendable {
                                         outerExtent: hit.outerExtent, work: hit.work, kernel: ki))
                 continue
             }
-            let lowered = KernelLowering.lower(k, in: p, tunedDense: tunedDense)
+            let lowered = KernelLowering.lower(k, in: p, tunedDense: tunedDense, unit: unit)
             declarations.formUnion(lowered.declarations)
             let index: Int
             if let known = functions[lowered.text] {

@@ -19,10 +19,13 @@ public struct CompileOptions: Sendable {
     /// parameters), checked after memory planning, before lowering; `nil`: the default from
     /// `MemoryLimit.resolve()` (`METAJIT_MEMORY_LIMIT`, else half of physical memory).
     public var memoryLimit: MemoryLimit?
+    /// The vector registers the dense kernels' tiles are sized to (default: the host's).
+    public var vectorUnit: VectorUnit = .host
 
     /// Creates options.
     public init(optLevel: OptLevel = .O3, threads: Int = 2, cache: CompileCache? = CompileCache(), verify: Bool = true,
-                memoryLimit: MemoryLimit? = nil) {
+                memoryLimit: MemoryLimit? = nil, vectorUnit: VectorUnit = .host) {
+        self.vectorUnit = vectorUnit
         self.optLevel = optLevel
         self.threads = threads
         self.cache = cache
@@ -152,7 +155,8 @@ public struct Compiler: Sendable {
         after(.kernels(stage: Self.memoryPlanStage, program, plan))
         report.fusion = clock.now - t
         t = clock.now
-        let lowered = LoweredProgram.lower(program, name: g.name, tunedDense: level.tunedDenseKernels)
+        let lowered = LoweredProgram.lower(program, name: g.name, tunedDense: level.tunedDenseKernels,
+                                           unit: options.vectorUnit)
         report.lowering = clock.now - t
         after(.llvm(lowered))
         report.kernels = lowered.calls.count

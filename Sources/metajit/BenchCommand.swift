@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     var single: String?
     @Flag(help: "Measure matmul GFLOP/s (1 and 2 threads) against the NumPy sgemm peak instead of the workloads.")
     var matmul = false
-    @Flag(name: .customLong("limits"), help: "Measure only the machine's limits: the AVX-512 FMA loop and the best sgemm of NumPy, PyTorch and JAX at 4096³.")
+    @Flag(name: .customLong("limits"), help: "Measure only the machine's limits: the FMA loop (AVX-512 or AVX2) and the best sgemm of NumPy, PyTorch and JAX at 4096³.")
     var limitsOnly = false
 
     func validate() throws {

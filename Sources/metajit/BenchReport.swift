@@ -1,6 +1,8 @@
 import BenchKit
 import Foundation
 import JIT
+import Lowering
+import Runtime
 
 /// A peer's measurement as `peers.py` prints it.
 struct PeerMeasurement: Codable {
@@ -112,6 +114,9 @@ struct MachineInfo: Codable {
     var memory_gib: Double
     var llvm: String
     var llvm_cpu: String
+    /// The register file the dense kernels' tiles were sized to (`avx512`, `avx2`); absent
+    /// in reports from before it was recorded.
+    var vector_unit: String?
     var date: String
 
     static func current() -> MachineInfo {
@@ -121,7 +126,8 @@ struct MachineInfo: Codable {
         let iso = ISO8601DateFormatter().string(from: Date())
         return MachineInfo(cpu: model, cores: ProcessInfo.processInfo.activeProcessorCount,
                            memory_gib: Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30),
-                           llvm: LLVMInfo.version, llvm_cpu: LLVMInfo.hostCPUName, date: iso)
+                           llvm: LLVMInfo.version, llvm_cpu: LLVMInfo.hostCPUName,
+                           vector_unit: "\(VectorUnit.host)", date: iso)
     }
 }
 
@@ -185,7 +191,7 @@ struct MachineLimits: Codable {
 
     func markdown() -> String {
         var s = "| limit | 1 thread GFLOP/s | 2 threads GFLOP/s |\n| --- | --- | --- |\n"
-        s += "| AVX-512 FMA loop (JIT, \(FMAThroughput.accumulators) independent <16 x float> FMAs) | \(BenchReport.f(fma_gflops["threads_1"], "%.1f")) | \(BenchReport.f(fma_gflops["threads_2"], "%.1f")) |\n"
+        s += "| FMA loop (JIT, \(FMAThroughput.accumulators) independent <16 x float> FMAs, \(LLVMInfo.hostHasAVX512 ? "AVX-512" : "AVX2: two ymm each")) | \(BenchReport.f(fma_gflops["threads_1"], "%.1f")) | \(BenchReport.f(fma_gflops["threads_2"], "%.1f")) |\n"
         for f in ["numpy", "torch", "jax"] {
             let one = sgemm.first { $0.framework == f && $0.threads == 1 }, two = sgemm.first { $0.framework == f && $0.threads == 2 }
             guard one != nil || two != nil else { continue }
@@ -236,7 +242,7 @@ struct BenchReport: Codable {
 
     func markdown() -> String {
         var s = "# MetaJIT benchmark\n\n"
-        s += "Machine: \(machine.cpu), \(machine.cores) cores, \(String(format: "%.0f", machine.memory_gib)) GiB; LLVM \(machine.llvm) (\(machine.llvm_cpu)); \(machine.date).\n"
+        s += "Machine: \(machine.cpu), \(machine.cores) cores, \(String(format: "%.0f", machine.memory_gib)) GiB; LLVM \(machine.llvm) (\(machine.llvm_cpu)\(machine.vector_unit.map { ", \($0) tiles" } ?? "")); \(machine.date).\n"
         s += "Warm-up \(warmup), timed iterations \(iterations), rounds \(rounds), alternating; it/s are medians over rounds, ratios from medians. "
         s += "Every runner pinned to CPUs \(cpus ?? "?") with \(threads.map(String.init) ?? "?") threads.\n"
         if let limits { s += "\n" + limits.markdown() + "\n" }

@@ -8,6 +8,11 @@ import Testing
 @Suite struct DenseKernelTests {
     // MARK: helpers
 
+    /// Both register files the tiles are sized for: every kernel must agree with the
+    /// reference under either, whatever the host (AVX-512 tiles on an AVX2 host spill but
+    /// stay correct).
+    static let units: [VectorUnit] = [.avx512, .avx2]
+
     /// Seeded values in [-1, 1) on a grid of 2^-15, so that products and short sums are
     /// exact in Float and the tuned and naive kernels differ only by summation order.
     struct Rng {
@@ -118,7 +123,7 @@ import Testing
 
     // MARK: matmul
 
-    @Test func matmulMatchesReference() throws {
+    @Test(arguments: Self.units) func matmulMatchesReference(unit: VectorUnit) throws {
         let shapes: [MatmulSpec] = [
             MatmulSpec(batch: 1, m: 1, k: 1, n: 1, aBatchStride: 0, bBatchStride: 0),
             MatmulSpec(batch: 1, m: 7, k: 13, n: 5, aBatchStride: 0, bBatchStride: 0),
@@ -142,8 +147,8 @@ import Testing
             let aCount = s.aBatchStride * (s.batch - 1) + s.m * s.k
             let bCount = s.bBatchStride * (s.batch - 1) + s.k * s.n
             let a = rng.array(aCount), b = rng.array(bCount)
-            cases.append(Case(kernel: DenseKernels.matmul(s, name: "mm\(idx)"), inputs: [a, b],
-                              expected: Self.matmulReference(s, a, b), label: "matmul \(s)"))
+            cases.append(Case(kernel: DenseKernels.matmul(s, name: "mm\(idx)", unit: unit), inputs: [a, b],
+                              expected: Self.matmulReference(s, a, b), label: "matmul \(s) \(unit)"))
         }
         try check(cases)
     }
@@ -157,7 +162,7 @@ import Testing
         return b.value("select i1 \(pos), float \(s), float 0.0")
     } }
 
-    @Test func matmulEpilogue() throws {
+    @Test(arguments: Self.units) func matmulEpilogue(unit: VectorUnit) throws {
         var rng = Rng(state: 7)
         var cases: [Case] = []
         for (idx, s) in [MatmulSpec(batch: 2, m: 9, k: 17, n: 37, aBatchStride: 9 * 17, bBatchStride: 0),
@@ -168,7 +173,7 @@ import Testing
             let bias = rng.array(s.n)
             var ref = Self.matmulReference(s, a, b)
             for i in ref.indices { ref[i] = max(0, ref[i] + Double(bias[i % s.n])) }
-            cases.append(Case(kernel: DenseKernels.matmul(s, name: "mme\(idx)", epilogue: Self.biasRelu),
+            cases.append(Case(kernel: DenseKernels.matmul(s, name: "mme\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [a, b, bias], expected: ref, label: "matmul+bias+relu \(s)"))
         }
         try check(cases)
@@ -176,47 +181,47 @@ import Testing
 
     // MARK: convolution
 
-    @Test func conv2dMatchesReference() throws {
+    @Test(arguments: Self.units) func conv2dMatchesReference(unit: VectorUnit) throws {
         var rng = Rng(state: 3)
         var cases: [Case] = []
         for (idx, s) in Self.convShapes.enumerated() {
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
             var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
-            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cf\(idx)"), inputs: [x, w], expected: y,
-                              label: "conv2d \(s)"))
+            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cf\(idx)", unit: unit), inputs: [x, w], expected: y,
+                              label: "conv2d \(s) \(unit)"))
             // Per-output-channel bias + ReLU (a few shapes: every kernel costs compile time).
             guard [0, 4, 6].contains(idx) else { continue }
             let bias = rng.array(s.o)
             let per = s.outH * s.outW
             let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
-            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cfe\(idx)", epilogue: Self.biasRelu),
+            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cfe\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, w, bias], expected: ye, label: "conv2d+bias+relu \(s)"))
         }
         try check(cases)
     }
 
-    @Test func conv2dInputGradMatchesReference() throws {
+    @Test(arguments: Self.units) func conv2dInputGradMatchesReference(unit: VectorUnit) throws {
         var rng = Rng(state: 5)
         var cases: [Case] = []
         for (idx, s) in Self.convShapes.enumerated() {
             let dy = rng.array(s.n * s.o * s.outH * s.outW), w = rng.array(s.o * s.c * s.kh * s.kw)
             var dx = [Double](repeating: 0, count: s.n * s.c * s.h * s.w)
             Self.convLoop(s) { xi, wi, yi in dx[xi] += Double(dy[yi]) * Double(w[wi]) }
-            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "ci\(idx)"), inputs: [dy, w], expected: dx,
-                              label: "conv2dInputGrad \(s)"))
+            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "ci\(idx)", unit: unit), inputs: [dy, w], expected: dx,
+                              label: "conv2dInputGrad \(s) \(unit)"))
             // Per-input-channel bias + ReLU on a stride-1 and a stride-2 shape.
             guard [4, 5].contains(idx) else { continue }
             let bias = rng.array(s.c)
             let hw = s.h * s.w
             let dxe = dx.indices.map { max(0, dx[$0] + Double(bias[($0 / hw) % s.c])) }
-            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "cie\(idx)", epilogue: Self.biasRelu),
+            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "cie\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [dy, w, bias], expected: dxe, label: "conv2dInputGrad+bias+relu \(s)"))
         }
         try check(cases)
     }
 
-    @Test func conv2dFilterGradMatchesReference() throws {
+    @Test(arguments: Self.units) func conv2dFilterGradMatchesReference(unit: VectorUnit) throws {
         var rng = Rng(state: 9)
         var cases: [Case] = []
         var shapes = Self.convShapes
@@ -226,14 +231,14 @@ import Testing
             let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
             var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
             Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
-            cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cw\(idx)"), inputs: [x, dy], expected: dw,
-                              label: "conv2dFilterGrad \(s)"))
+            cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cw\(idx)", unit: unit), inputs: [x, dy], expected: dw,
+                              label: "conv2dFilterGrad \(s) \(unit)"))
             // Bias indexed by input channel (index [o, c, u, v]) + ReLU, on the column-panel shape.
             guard idx == shapes.count - 2 else { continue }
             let bias = rng.array(s.c)
             let per = s.kh * s.kw
             let dwe = dw.indices.map { max(0, dw[$0] + Double(bias[($0 / per) % s.c])) }
-            cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cwe\(idx)", epilogue: Self.biasRelu),
+            cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cwe\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, dy, bias], expected: dwe, label: "conv2dFilterGrad+bias+relu \(s)"))
         }
         try check(cases)
@@ -283,7 +288,7 @@ import Testing
     /// and store C image by image through masked vectors: Conv-4's 7×7 and 2×2 maps, several
     /// blocks of k, a vector spanning up to 5 images, line packing, and a group smaller than
     /// the batch; all match the reference under every range split.
-    @Test func imageGroupedForwardConvolution() throws {
+    @Test(arguments: Self.units) func imageGroupedForwardConvolution(unit: VectorUnit) throws {
         let conv4 = ConvSpec(n: 20, c: 16, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
         let tiny = ConvSpec(n: 5, c: 64, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
         let partial = ConvSpec(n: 20, c: 16, h: 20, w: 20, o: 24, kh: 3, kw: 3, stride: 2, padding: 1)
@@ -302,11 +307,13 @@ import Testing
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
             var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
-            let k = DenseKernels.conv2d(s, name: "gg\(idx)")
-            #expect(k.function.declarations.contains { $0.contains("@llvm.masked.store") }, "\(s): not grouped")
-            cases.append(Case(kernel: k, inputs: [x, w], expected: y, label: "conv2d (image groups) \(s)"))
-            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "gl\(idx)", packing: .lines), inputs: [x, w],
-                              expected: y, label: "conv2d (image groups, lines) \(s)"))
+            let k = DenseKernels.conv2d(s, name: "gg\(idx)", unit: unit)
+            if DenseKernels.forwardImageGroup(s, unit: unit) > 1 {
+                #expect(k.function.declarations.contains { $0.contains("@llvm.masked.store") }, "\(s): not grouped")
+            }
+            cases.append(Case(kernel: k, inputs: [x, w], expected: y, label: "conv2d (image groups) \(s) \(unit)"))
+            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "gl\(idx)", packing: .lines, unit: unit), inputs: [x, w],
+                              expected: y, label: "conv2d (image groups, lines) \(s) \(unit)"))
         }
         try check(cases)
         // An epilogue keeps single images (the grouped store has none).
