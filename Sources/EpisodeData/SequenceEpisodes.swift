@@ -60,6 +60,45 @@ public struct SequenceEpisodeConfig: Sendable, Hashable, Codable {
     public var labelGroups: Int { encoding.groups(ways: ways) }
 }
 
+/// One stage of a class curriculum: for `batches` batches, each episode shows only
+/// `classes` distinct classes, spread over the episode's steps and over random label slots
+/// of the full `ways`.
+///
+/// Why: a sequence learner must first discover that it can copy the label of the support
+/// step that looks like the query. With 20 classes of one shot each, the matching support is
+/// one step in 21 and the signal to find it is weak; SNAIL 20-way stayed at chance for
+/// 128,000 episodes (see `Benchmarks/results/snail20-2026-12-04.md`). With 5 classes in the
+/// same 21 steps, 4 supports match the query. Shapes do not change (T, the label width and
+/// every parameter are the full task's), so the model trained in the easy stages is the
+/// model of the hard one.
+public struct SequenceCurriculumStage: Sendable, Hashable, Codable {
+    /// Distinct classes per episode in this stage (at most the configuration's ways).
+    public var classes: Int
+    /// Batches this stage lasts.
+    public var batches: Int
+
+    /// Creates a stage.
+    public init(classes: Int, batches: Int) {
+        self.classes = classes
+        self.batches = batches
+    }
+
+    /// Parses `C:B[,C:B…]` (classes:batches per stage), e.g. `5:1500,10:1500`.
+    /// - Throws: ``DataError`` `.invalidArgument` naming the stage that does not parse.
+    public static func parse(_ text: String) throws -> [SequenceCurriculumStage] {
+        guard !text.isEmpty else {
+            throw DataError(.invalidArgument, path: "", "a curriculum needs at least one CLASSES:BATCHES stage (e.g. 5:1500,10:1500)")
+        }
+        return try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            let fields = part.split(separator: ":")
+            guard fields.count == 2, let c = Int(fields[0]), let b = Int(fields[1]), c >= 1, b >= 1 else {
+                throw DataError(.invalidArgument, path: "", "curriculum stage '\(part)' is not CLASSES:BATCHES with both at least 1 (e.g. 5:1500,10:1500)")
+            }
+            return SequenceCurriculumStage(classes: c, batches: b)
+        }
+    }
+}
+
 /// One batch of sequence episodes, flattened row-major with episodes on axis 0.
 public struct SequenceBatch: Sendable, Equatable {
     /// Batch number (the loader's index).
@@ -91,11 +130,16 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
     public let config: SequenceEpisodeConfig
     /// The seed.
     public let seed: UInt64
+    /// Easier stages before the full task (empty: the full task from the first batch).
+    public let curriculum: [SequenceCurriculumStage]
 
     /// Checks that `dataset` can supply every episode.
     /// - Throws: ``DataError`` `.invalidArgument` for counts below 1, fewer classes than
-    ///   ways, classes with too few images, or more string-encoded ways than distinct strings.
-    public init(dataset: Dataset, config: SequenceEpisodeConfig, seed: UInt64) throws {
+    ///   ways, classes with too few images, more string-encoded ways than distinct strings,
+    ///   or a curriculum stage with more classes than ways or more steps per class than a
+    ///   class has images.
+    public init(dataset: Dataset, config: SequenceEpisodeConfig, seed: UInt64,
+                curriculum: [SequenceCurriculumStage] = []) throws {
         guard config.ways >= 1, config.samplesPerClass >= 1, config.batchSize >= 1 else {
             throw DataError(.invalidArgument, path: "", "sequence episodes need ways, samples per class and batch size of at least 1, got \(config.ways), \(config.samplesPerClass), \(config.batchSize)")
         }
@@ -109,24 +153,54 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
         guard config.encoding == .oneHot || config.ways <= 3125 else {
             throw DataError(.invalidArgument, path: "", "string labels have 5⁵ = 3125 distinct values, fewer than \(config.ways) ways")
         }
+        for stage in curriculum {
+            guard stage.classes >= 1, stage.classes <= config.ways, stage.batches >= 1 else {
+                throw DataError(.invalidArgument, path: "", "a curriculum stage needs 1 to \(config.ways) classes and at least 1 batch, got \(stage.classes) classes for \(stage.batches) batches")
+            }
+            let steps = config.ways * config.samplesPerClass
+            let most = (steps + stage.classes - 1) / stage.classes + (config.layout == .supportThenQuery ? 1 : 0)
+            guard dataset.minImagesPerClass >= most else {
+                throw DataError(.invalidArgument, path: "", "a curriculum stage of \(stage.classes) classes needs \(most) images in every class; the smallest class has \(dataset.minImagesPerClass)")
+            }
+        }
         _ = try dataset.imageShape.validated(path: "")
         self.dataset = dataset
         self.config = config
         self.seed = seed
+        self.curriculum = curriculum
+    }
+
+    /// Distinct classes per episode of batch `index`: its curriculum stage's, else `ways`.
+    public func classes(atBatch index: Int) -> Int {
+        var end = 0
+        for stage in curriculum {
+            end += stage.batches
+            if index < end { return stage.classes }
+        }
+        return config.ways
     }
 
     /// One episode: `(class in dataset, image index, episode-local label)` per step, and the
     /// episode's label strings (one-hot: empty).
-    func episode(_ rng: inout Xoshiro256) -> (steps: [(Int, Int, Int)], strings: [[Int]]) {
+    ///
+    /// With `present` < `ways` (a curriculum stage) only `present` classes appear: they get
+    /// random distinct labels among the `ways`, and share the `ways·samples` steps as evenly
+    /// as they divide (the first `steps mod present` one more each).
+    func episode(_ rng: inout Xoshiro256, present: Int? = nil) -> (steps: [(Int, Int, Int)], strings: [[Int]]) {
         let c = config
-        let classes = rng.sample(c.ways, from: dataset.numClasses)
+        let present = min(present ?? c.ways, c.ways)
+        let classes = rng.sample(present, from: dataset.numClasses)
+        let labels = present == c.ways ? Array(0..<c.ways) : rng.sample(present, from: c.ways)
+        let total = c.ways * c.samplesPerClass
         var steps: [(Int, Int, Int)] = []
         var queries: [(Int, Int, Int)] = []
-        for (label, cls) in classes.enumerated() {
+        for (i, cls) in classes.enumerated() {
+            let label = labels[i]
             let extra = c.layout == .supportThenQuery ? 1 : 0
-            let picks = rng.sample(c.samplesPerClass + extra, from: dataset.imageCount(ofClass: cls))
+            let samples = present == c.ways ? c.samplesPerClass : total / present + (i < total % present ? 1 : 0)
+            let picks = rng.sample(samples + extra, from: dataset.imageCount(ofClass: cls))
             for (j, image) in picks.enumerated() {
-                if j < c.samplesPerClass { steps.append((cls, image, label)) } else { queries.append((cls, image, label)) }
+                if j < samples { steps.append((cls, image, label)) } else { queries.append((cls, image, label)) }
             }
         }
         rng.shuffle(&steps)
@@ -152,7 +226,7 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
         var instances = [Int](repeating: 0, count: c.batchSize * t)
         for e in 0..<c.batchSize {
             var rng = Xoshiro256(seed: seed, stream: UInt64(index) &* UInt64(c.batchSize) &+ UInt64(e))
-            let (steps, strings) = episode(&rng)
+            let (steps, strings) = episode(&rng, present: self.classes(atBatch: index))
             var seen = [Int](repeating: 0, count: c.ways)
             for (s, (cls, image, label)) in steps.enumerated() {
                 let row = e * t + s

@@ -17,6 +17,8 @@ extension SequenceLabelEncoding: ExpressibleByArgument {
 struct SequenceRecord: Codable {
     /// The step configuration (learner, episode shape, model sizes).
     var step: SequenceStepConfig
+    /// The class curriculum the run trained with (absent: none).
+    var curriculum: [SequenceCurriculumStage]? = nil
 }
 
 /// Sequence episodes for the CLI: Omniglot at the learner's image size, the sampler
@@ -81,6 +83,8 @@ extension TrainCommand {
         }
         let c = try SequenceData.config(recipe, ways: ways, shots: shots, batch: metaBatch, optimizer: optimizer,
                                         labels: labels)
+        let stages: [SequenceCurriculumStage]
+        do { stages = try curriculum.map(SequenceCurriculumStage.parse) ?? [] } catch { throw ValidationError("--curriculum: \(error)") }
         let omniglot = try DataLocator.omniglot(data)
         let memoryLimit = try limit.resolve()
         let testAlphabets = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest
@@ -91,10 +95,11 @@ extension TrainCommand {
             halveEvery: recipe.halveEvery, evalInnerSteps: 0, data: omniglot,
             trainSplit: try trainSplit.map(DataLocator.split) ?? OmniglotSplit.metaTrain,
             valSplit: try valSplit.map(DataLocator.split) ?? testAlphabets, testSplit: testAlphabets,
-            rotations: [0, 90, 180, 270], seed: seed, sequence: SequenceRecord(step: c))
+            rotations: [0, 90, 180, 270], seed: seed,
+            sequence: SequenceRecord(step: c, curriculum: stages.isEmpty ? nil : stages))
         // Data first: a missing alphabet or one that cannot supply an episode fails before compiling.
         let train = try SequenceData.load(omniglot, alphabets: record.trainSplit, rotations: record.rotations, c)
-        let sampler = try SequenceEpisodeSampler(dataset: train, config: SequenceData.episodes(c), seed: seed)
+        let sampler = try SequenceEpisodeSampler(dataset: train, config: SequenceData.episodes(c), seed: seed, curriculum: stages)
         let validation = try evalEvery > 0
             ? SequenceEpisodeSampler(dataset: SequenceData.load(omniglot, alphabets: record.valSplit, rotations: [0], c),
                                      config: SequenceData.episodes(c), seed: 12345) : nil
@@ -127,6 +132,10 @@ extension TrainCommand {
         let loader = try sampler.makeLoader(threads: 2, capacity: 4, start: trainer.iteration)
         defer { loader.stop() }
         log("training \(recipe.name) (\(learner.rawValue), \(c.ways)-way, \(c.samplesPerClass) per class, T = \(c.length), batch \(c.batchSize)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
+        if !stages.isEmpty {
+            log("curriculum: " + stages.map { "\($0.classes) classes for \($0.batches) batches" }.joined(separator: ", ")
+                + ", then all \(c.ways)")
+        }
         let first = trainer.iteration, started = Date()
         try trainer.run(batch: { i in
             guard let b = try loader.next() else { return nil }

@@ -57,6 +57,8 @@ struct TrainCommand: ParsableCommand {
     var episodesFile: String?
     @Option(help: "MANN: label encoding, one-hot (default; also onehot) or strings (Santoro et al.'s five characters over {a..e}, 25 values).")
     var labels: SequenceLabelEncoding?
+    @Option(help: "Sequence recipes: easier stages first, CLASSES:BATCHES[,…] (e.g. 5:1500,10:1500): each episode of a stage shows only that many classes, over the full task's steps and label slots; then the full task.")
+    var curriculum: String?
     @Option(name: .customLong("init-from"), help: "Start from another run's checkpoint (a file or run folder): learned parameters with the same name and shape are copied, the rest (and the optimiser state) start fresh. With --resume, an existing OUT checkpoint wins.")
     var initFrom: String?
 
@@ -77,6 +79,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if labels != nil, Recipes.named(recipe)?.sequence == nil {
             throw ValidationError("--labels applies to the sequence recipe mann-omniglot-5way, not \(recipe)")
+        }
+        if curriculum != nil, Recipes.named(recipe)?.sequence == nil {
+            throw ValidationError("--curriculum applies to the sequence recipes (mann-*, snail-*), not \(recipe)")
         }
         if let distributed { return try runDistributed(distributed) }
         if let base = Recipes.named(recipe), let learner = base.multiSource { return try runMultiSource(base, learner: learner) }
