@@ -29,6 +29,9 @@ public struct Recipe: Sendable {
     public var sequence: SequenceLearner? = nil
     /// Few-shot text recipes: source, LSTM shape and learner (they train on text episodes).
     public var text: TextRecipe? = nil
+    /// Sequence recipes: the default `--curriculum` (`CLASSES:BATCHES` stages before the full
+    /// task; `nil`: none).
+    public var curriculum: String? = nil
 
     /// The training-time step configuration.
     public var trainStep: StepConfig {

@@ -18,6 +18,10 @@ extension Recipes {
     /// - `snail-omniglot-5w1s` / `-20w1s`: Mishra et al. 2018, 1-shot, T = N + 1, 28×28 images;
     ///   batch 32 (5-way) and 16 (20-way: 21 steps per episode, so about the same images per
     ///   call, 336 vs 192), Adam 1e-3 (the paper's optimiser; its batch size is not stated).
+    ///   The 20-way recipe starts with a class curriculum (1,500 batches of 5 classes, then
+    ///   1,000 of 10, over the same 21 steps and 20 label slots): without it, it stayed at
+    ///   chance for 128,000 episodes; with it, 20-way validation left chance within 500
+    ///   batches (`Benchmarks/results/snail20-curriculum-2026-12-06.md`).
     static let sequenceRecipes: [Recipe] = [
         Recipe(name: "mann-omniglot-5way",
                summary: "MANN (Santoro et al. 2016) Omniglot 5 classes × 10 samples, one-hot labels, LSTM 200, memory 128×40, 4 heads, batch 16",
@@ -30,10 +34,10 @@ extension Recipes {
                trainWays: 5, trainQueries: 0, outerLR: 1e-3, halveEvery: 0, evalInnerSteps: 0, iterations: 40_000,
                sequence: .snail),
         Recipe(name: "snail-omniglot-20w1s",
-               summary: "SNAIL (Mishra et al. 2018) Omniglot 20-way 1-shot, Conv-4 embedding, batch 16",
+               summary: "SNAIL (Mishra et al. 2018) Omniglot 20-way 1-shot, Conv-4 embedding, batch 16, class curriculum 5 → 10 → 20",
                step: sequenceConfig(ways: 20, shots: 1, batch: 16, imageSize: 28),
                trainWays: 20, trainQueries: 0, outerLR: 1e-3, halveEvery: 0, evalInnerSteps: 0, iterations: 40_000,
-               sequence: .snail),
+               sequence: .snail, curriculum: "5:1500,10:1000"),
     ]
 
     static func sequenceConfig(ways: Int, shots: Int, batch: Int, imageSize: Int) -> StepConfig {

@@ -84,7 +84,10 @@ extension TrainCommand {
         let c = try SequenceData.config(recipe, ways: ways, shots: shots, batch: metaBatch, optimizer: optimizer,
                                         labels: labels)
         let stages: [SequenceCurriculumStage]
-        do { stages = try curriculum.map(SequenceCurriculumStage.parse) ?? [] } catch { throw ValidationError("--curriculum: \(error)") }
+        let spec = curriculum ?? recipe.curriculum
+        do { stages = try spec.map { $0 == "none" ? [] : try SequenceCurriculumStage.parse($0) } ?? [] } catch {
+            throw ValidationError("--curriculum: \(error)")
+        }
         let omniglot = try DataLocator.omniglot(data)
         let memoryLimit = try limit.resolve()
         let testAlphabets = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest

@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     var episodesFile: String?
     @Option(help: "MANN: label encoding, one-hot (default; also onehot) or strings (Santoro et al.'s five characters over {a..e}, 25 values).")
     var labels: SequenceLabelEncoding?
-    @Option(help: "Sequence recipes: easier stages first, CLASSES:BATCHES[,…] (e.g. 5:1500,10:1500): each episode of a stage shows only that many classes, over the full task's steps and label slots; then the full task.")
+    @Option(help: "Sequence recipes: easier stages first, CLASSES:BATCHES[,…] (e.g. 5:1500,10:1500): each episode of a stage shows only that many classes, over the full task's steps and label slots; then the full task. Default: the recipe's (snail-omniglot-20w1s: 5:1500,10:1000); none: the full task from the start.")
     var curriculum: String?
     @Option(name: .customLong("init-from"), help: "Start from another run's checkpoint (a file or run folder): learned parameters with the same name and shape are copied, the rest (and the optimiser state) start fresh. With --resume, an existing OUT checkpoint wins.")
     var initFrom: String?

@@ -83,4 +83,19 @@ import Testing
         #expect(!r.err.contains("Fatal error") && !ways.err.contains("Fatal error"))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path))
     }
+
+    @Test("--curriculum: parsed and checked before training, refused outside sequence recipes, recorded in the run")
+    func curriculumFlag() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let bad = try runMetaJIT(["train", "snail-omniglot-5w1s", "--curriculum", "5:x", "--iterations", "1", "--out", out.path])
+        #expect(bad.status != 0 && bad.err.contains("curriculum stage '5:x'"), "\(bad.err)")
+        let tooMany = try runMetaJIT(["train", "snail-omniglot-5w1s", "--curriculum", "6:10", "--iterations", "1", "--out", out.path])
+        #expect(tooMany.status != 0 && tooMany.err.contains("1 to 5 classes"), "\(tooMany.err)")
+        let other = try runMetaJIT(["train", "maml-5w1s", "--curriculum", "2:10", "--iterations", "1", "--out", out.path])
+        #expect(other.status != 0 && other.err.contains("--curriculum applies to the sequence recipes"), "\(other.err)")
+        let train = try runMetaJIT(["train", "mann-omniglot-5way", "--ways", "3", "--meta-batch", "2", "--curriculum", "2:1",
+                                    "--iterations", "2", "--eval-every", "0", "--quiet", "--out", out.path])
+        #expect(train.status == 0 && train.err.contains("curriculum: 2 classes for 1 batches, then all 3"), "\(train.err)")
+    }
 }
