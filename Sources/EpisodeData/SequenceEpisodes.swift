@@ -157,8 +157,7 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
             guard stage.classes >= 1, stage.classes <= config.ways, stage.batches >= 1 else {
                 throw DataError(.invalidArgument, path: "", "a curriculum stage needs 1 to \(config.ways) classes and at least 1 batch, got \(stage.classes) classes for \(stage.batches) batches")
             }
-            let steps = config.ways * config.samplesPerClass
-            let most = (steps + stage.classes - 1) / stage.classes + (config.layout == .supportThenQuery ? 1 : 0)
+            let most = Self.steps(ofClass: 0, present: stage.classes, config) + (config.layout == .supportThenQuery ? 1 : 0)
             guard dataset.minImagesPerClass >= most else {
                 throw DataError(.invalidArgument, path: "", "a curriculum stage of \(stage.classes) classes needs \(most) images in every class; the smallest class has \(dataset.minImagesPerClass)")
             }
@@ -168,6 +167,13 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
         self.config = config
         self.seed = seed
         self.curriculum = curriculum
+    }
+
+    /// Steps of the `i`-th of `present` classes in an episode of `c`: the `ways·samples` steps
+    /// shared as evenly as they divide (the first `steps mod present` classes one more each).
+    static func steps(ofClass i: Int, present: Int, _ c: SequenceEpisodeConfig) -> Int {
+        let total = c.ways * c.samplesPerClass
+        return total / present + (i < total % present ? 1 : 0)
     }
 
     /// Distinct classes per episode of batch `index`: its curriculum stage's, else `ways`.
@@ -191,13 +197,12 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
         let present = min(present ?? c.ways, c.ways)
         let classes = rng.sample(present, from: dataset.numClasses)
         let labels = present == c.ways ? Array(0..<c.ways) : rng.sample(present, from: c.ways)
-        let total = c.ways * c.samplesPerClass
         var steps: [(Int, Int, Int)] = []
         var queries: [(Int, Int, Int)] = []
         for (i, cls) in classes.enumerated() {
             let label = labels[i]
             let extra = c.layout == .supportThenQuery ? 1 : 0
-            let samples = present == c.ways ? c.samplesPerClass : total / present + (i < total % present ? 1 : 0)
+            let samples = Self.steps(ofClass: i, present: present, c)
             let picks = rng.sample(samples + extra, from: dataset.imageCount(ofClass: cls))
             for (j, image) in picks.enumerated() {
                 if j < samples { steps.append((cls, image, label)) } else { queries.append((cls, image, label)) }
