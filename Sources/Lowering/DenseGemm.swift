@@ -29,6 +29,8 @@ final class DenseGemmEmitter {
     // Stack buffers, allocated at the top of the body before any tile uses them.
     private(set) var scratch = Value.literal("poison")
     private var tileBuffer = Value.literal("poison")
+    /// A scattered C's whole batch, where the scatter buffers it (`ScatteredC.buffersC`).
+    private var cBuffer: Value?
     private var aColumnTable: Value?
 
     static let vector = "<16 x float>"
@@ -136,9 +138,15 @@ final class DenseGemmEmitter {
         let fullWidth = Value.i64(fullPanels * panelWidth)
         if let scatter {
             precondition(!packed && kBlocks == 1, "scatter tiles need B in place and one block of k")
-            tileBuffer = b.value("alloca [\(mr * panelWidth) x float], align 64", hint: "tilebuf")
+            let rowStride = panels * panelWidth
+            let buffered = scatter.buffersC(rows: m, rowStride: rowStride)
+            if buffered {
+                cBuffer = b.value("alloca [\(m * rowStride) x float], align 64", hint: "cbuf")
+            } else {
+                tileBuffer = b.value("alloca [\(mr * panelWidth) x float], align 64", hint: "tilebuf")
+            }
             b.forEach(from: KernelFunctionText.begin, to: KernelFunctionText.end, hint: "bt") { bi in
-                scatter.beginBatch(b, batch: bi)
+                if !buffered { scatter.beginBatch(b, batch: bi) }
                 if fullPanels > 0 {
                     b.forEach(from: .i64(0), to: .i64(fullPanels), hint: "jp") { jp in
                         panel(bi, b.mul(jp, panelWidth), nv, 16, .i64(0), .i64(rowBlocks))
@@ -147,7 +155,12 @@ final class DenseGemmEmitter {
                 if tailColumns > 0 {
                     panel(bi, fullWidth, tailVectors, tailLast, .i64(0), .i64(rowBlocks))
                 }
-                scatter.endBatch(b, batch: bi, epilogue: epilogue, extraPointers: extraPointers)
+                if buffered {
+                    scatter.writeBuffered(b, batch: bi, c: cBuffer!, rowStride: rowStride,
+                                          epilogue: epilogue, extraPointers: extraPointers)
+                } else {
+                    scatter.endBatch(b, batch: bi, epilogue: epilogue, extraPointers: extraPointers)
+                }
             }
         } else if splitsRows {
             let rb = rowBlocks
@@ -277,6 +290,19 @@ final class DenseGemmEmitter {
         }
         let cBase = b.add(b.mul(bi, m * n), j0)
         let cRows = (0..<rows).map { r in b.gep(out, b.add(cBase, b.mul(b.add(i0, .i64(r)), n))) }
+        if let cBuffer {
+            // Whole 16-lane vectors: the buffer's rows are padded to whole panels, and the
+            // lanes past a ragged panel's width hold zeros (B's were loaded as zeros).
+            let rowStride = panels * panelWidth
+            for r in 0..<rows {
+                let rowStart = b.add(b.mul(b.add(i0, .i64(r)), rowStride), j0)
+                for v in 0..<nvp {
+                    let p = b.gep(cBuffer, b.add(rowStart, .i64(16 * v)))
+                    b.emit("store \(v16) \(acc[r * nvp + v]), ptr \(p), align 64")
+                }
+            }
+            return
+        }
         if let scatter {
             let width = (nvp - 1) * 16 + lastWidth
             for r in 0..<rows {

@@ -10,7 +10,7 @@ import Passes
 /// |-------------|-------|---|----------|----------|--------------------|--------------------------|
 /// | matmul      | batch | m | n        | k        | A (or Aᵀ)          | B (or Bᵀ, packed)        |
 /// | conv2d      | n/g   | o | g·outH·outW | c·kh·kw | w               | im2col(x) of g images, gathered |
-/// | input grad  | n·c/2 | 2·kh·kw | outH·outW | o   | wᵀ                 | dy, in place; C tiles scatter-added into dx (col2im) |
+/// | input grad  | n·c/2 | 2·kh·kw | outH·outW | o   | wᵀ                 | dy, in place; C buffered, then dx row by row (col2im) |
 /// | filter grad | 1     | o | c·kh·kw  | n·outH·outW | dy              | im2colᵀ(x), gathered     |
 ///
 /// The micro-kernel keeps an `mr × nv·16` tile of C in `<16 x float>` registers (6×64, 8×48,
@@ -74,7 +74,9 @@ public enum DenseKernels {
     /// Gradient of `conv2d` with respect to its input: buffers `dx [n,c,h,w],
     /// dy [n,o,outH,outW], w [o,c,kh,kw], extras…`; the epilogue gets indices `[n, c, y, x]`.
     ///
-    /// Lowered as `dcol = wᵀ·dy` scattered into dx (col2im, see `ConvInputGradOperands`).
+    /// Lowered as `dcol = wᵀ·dy` gathered into dx (col2im, see `ConvInputGradOperands`): on
+    /// maps up to 32 wide, a whole row of dx at a time from the buffered dcol by constant
+    /// shuffles; wider, element by element as each tile completes.
     public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
                                        unit: VectorUnit = .avx512) -> DenseKernel {
         let operands = ConvInputGradOperands(spec: s)

@@ -110,7 +110,17 @@ struct SourceLine {
 /// Tiles of C added into scattered output positions instead of stored: how the input
 /// gradient accumulates `wᵀ·dy` into dx (col2im) without multiplying the zeros of a dilated
 /// dy. With it, the outer range is the batch: each batch owns its output region.
+///
+/// Either element by element as each tile completes (`beginBatch`, `addRow`, `endBatch`), or,
+/// where `buffersC` allows, the batch's whole C goes to a stack buffer first and
+/// `writeBuffered` writes the output from it once, in vectors (`ConvInputGradOperands`).
 protocol ScatteredC {
+    /// Whether C of one batch (`rows × rowStride` floats, columns padded to whole panels) is
+    /// buffered and written by `writeBuffered` instead of scattered tile by tile.
+    func buffersC(rows: Int, rowStride: Int) -> Bool
+    /// Writes the batch's output region from its buffered C (`rowStride` floats per row,
+    /// aligned to 64 bytes), epilogue included; nothing ran on the region before.
+    func writeBuffered(_ b: LLVMText, batch: Value, c: Value, rowStride: Int, epilogue: Epilogue?, extraPointers: [Value])
     /// Runs before the batch's tiles (zeroes its region).
     func beginBatch(_ b: LLVMText, batch: Value)
     /// Adds row `row` of a tile, columns `firstColumn ..< firstColumn + width`, whose values

@@ -204,14 +204,19 @@ import Testing
     @Test(arguments: Self.units) func conv2dInputGradMatchesReference(unit: VectorUnit) throws {
         var rng = Rng(state: 5)
         var cases: [Case] = []
-        for (idx, s) in Self.convShapes.enumerated() {
+        var shapes = Self.convShapes
+        let wide = shapes.count  // rows over 32 floats: scattered element by element, not buffered
+        shapes.append(ConvSpec(n: 2, c: 3, h: 5, w: 41, o: 4, kh: 3, kw: 3, stride: 2, padding: 1))
+        shapes.append(ConvSpec(n: 2, c: 3, h: 11, w: 9, o: 5, kh: 5, kw: 5, stride: 3, padding: 2))
+        shapes.append(ConvSpec(n: 1, c: 2, h: 8, w: 8, o: 3, kh: 2, kw: 2, stride: 2, padding: 0))
+        for (idx, s) in shapes.enumerated() {
             let dy = rng.array(s.n * s.o * s.outH * s.outW), w = rng.array(s.o * s.c * s.kh * s.kw)
             var dx = [Double](repeating: 0, count: s.n * s.c * s.h * s.w)
             Self.convLoop(s) { xi, wi, yi in dx[xi] += Double(dy[yi]) * Double(w[wi]) }
             cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "ci\(idx)", unit: unit), inputs: [dy, w], expected: dx,
                               label: "conv2dInputGrad \(s) \(unit)"))
             // Per-input-channel bias + ReLU on a stride-1 and a stride-2 shape.
-            guard [4, 5].contains(idx) else { continue }
+            guard [4, 5, wide, wide + 1].contains(idx) else { continue }
             let bias = rng.array(s.c)
             let hw = s.h * s.w
             let dxe = dx.indices.map { max(0, dx[$0] + Double(bias[($0 / hw) % s.c])) }
