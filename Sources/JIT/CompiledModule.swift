@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Machine code for one LLVM IR module, living in its own ORC LLJIT.
@@ -51,6 +52,28 @@ public final class CompiledModule: Sendable {
             throw JITError.symbolNotFound(name: name, message: "resolved to a null address")
         }
         return pointer
+    }
+
+    /// Appends this module's functions to `/tmp/perf-PID.map`, the symbol map `perf report`
+    /// reads for JIT code (`METAJIT_PERF_MAP=1` does this for every module compiled). A
+    /// function's size is taken up to the next function's address (the last gets 64 KiB), so
+    /// samples in padding or constant pools are charged to the function before them.
+    public func appendPerfMap() {
+        let found = functionNames.compactMap { name in (try? function(named: name)).map { (UInt(bitPattern: $0), name) } }
+            .sorted { $0.0 < $1.0 }
+        var text = ""
+        for (i, f) in found.enumerated() {
+            let size = i + 1 < found.count ? found[i + 1].0 - f.0 : 65536
+            text += String(f.0, radix: 16) + " " + String(size, radix: 16) + " " + f.1 + "\n"
+        }
+        let path = "/tmp/perf-\(getpid()).map"
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { return }
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
+        try? handle.close()
     }
 
     /// The function `name` as a value of the C function type `type`, e.g.

@@ -1,3 +1,4 @@
+import Foundation
 import CLLVM
 
 /// Compiles LLVM IR text (opaque pointers, LLVM 19) to machine code for the host CPU.
@@ -45,9 +46,11 @@ public final class LLVMJIT: Sendable {
             built = try compileInMemory(irText, name: name, optLevel: optLevel, timings: &timings)
         }
         timings.total = clock.now - start
-        return CompiledModule(
+        let module = CompiledModule(
             name: name, optLevel: optLevel, functionNames: built.functionNames, timings: timings,
             cacheKey: built.cacheKey, jit: built.jit)
+        if ProcessInfo.processInfo.environment["METAJIT_PERF_MAP"] == "1" { module.appendPerfMap() }
+        return module
     }
 
     /// The host assembly (AT&T syntax) that `optLevel` produces for `irText`; for `--stage asm`.
