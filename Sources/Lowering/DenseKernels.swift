@@ -51,6 +51,9 @@ public enum DenseKernels {
     /// then span the group's images and are stored image by image (`columnGroup`).
     public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
                               packing: Im2colPacking = .automatic, unit: VectorUnit = .avx512) -> DenseKernel {
+        if packing == .automatic && IndirectConvEmitter.applies(s, unit: unit) {
+            return IndirectConvEmitter(spec: s, name: name, epilogue: epilogue, unit: unit).finish()
+        }
         // Several images per GEMM where single images leave lanes idle (no epilogue: the
         // grouped store has none).
         let images = epilogue == nil ? ConvForwardOperands.imageGroup(s, unit: unit) : 1
@@ -111,15 +114,18 @@ public enum DenseKernels {
 /// How a convolution packs its im2col operand (the forward convolution and the filter
 /// gradient; the input gradient reads dy in place).
 public enum Im2colPacking: Sendable {
+    /// The forward convolution reads x in place where `IndirectConvEmitter` applies; else, and
+    /// for the filter gradient, as `gathers`.
+    case automatic
     /// Masked vector gathers through constant column tables (`GatherPackedB`) where the
     /// tables are small enough and every offset fits 32 bits; else lines.
-    case automatic
+    case gathers
     /// One strided copy per line of the source (`LinePackedB`).
     case lines
 
     func gathers(_ s: ConvSpec, columns: Int) -> Bool {
         switch self {
-        case .automatic: return gatherPacks(s, columns: columns)
+        case .automatic, .gathers: return gatherPacks(s, columns: columns)
         case .lines: return false
         }
     }

@@ -190,6 +190,8 @@ import Testing
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
             cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cf\(idx)", unit: unit), inputs: [x, w], expected: y,
                               label: "conv2d \(s) \(unit)"))
+            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cg\(idx)", packing: .gathers, unit: unit), inputs: [x, w],
+                              expected: y, label: "conv2d (im2col gathers) \(s) \(unit)"))
             // Per-output-channel bias + ReLU (a few shapes: every kernel costs compile time).
             guard [0, 4, 6].contains(idx) else { continue }
             let bias = rng.array(s.o)
@@ -199,6 +201,40 @@ import Testing
                               inputs: [x, w, bias], expected: ye, label: "conv2d+bias+relu \(s)"))
         }
         try check(cases)
+    }
+
+    /// The indirect forward convolution (x read in place, wᵀ transposed per call): Conv-4's
+    /// layers, a tail panel of output channels, rows spanning images, a 5×5 stride-3 filter
+    /// with padding 2, no padding; with and without an epilogue, under every range split.
+    @Test(arguments: Self.units) func indirectConvolutionMatchesReference(unit: VectorUnit) throws {
+        let shapes = [
+            ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1),
+            ConvSpec(n: 3, c: 1, h: 28, w: 28, o: 64, kh: 3, kw: 3, stride: 2, padding: 1),
+            ConvSpec(n: 4, c: 5, h: 7, w: 7, o: 40, kh: 3, kw: 3, stride: 2, padding: 1),
+            ConvSpec(n: 2, c: 3, h: 12, w: 10, o: 5, kh: 5, kw: 5, stride: 3, padding: 2),
+            ConvSpec(n: 3, c: 4, h: 9, w: 11, o: 20, kh: 3, kw: 2, stride: 1, padding: 0),
+        ]
+        var rng = Rng(state: 31)
+        var cases: [Case] = []
+        for (idx, s) in shapes.enumerated() {
+            let k = DenseKernels.conv2d(s, name: "ic\(idx)", unit: unit)
+            #expect(k.function.text.contains("%wt") && !k.function.declarations.contains { $0.contains("gather") },
+                    "\(s): not the indirect kernel")
+            let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
+            var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
+            Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
+            cases.append(Case(kernel: k, inputs: [x, w], expected: y, label: "conv2d (indirect) \(s) \(unit)"))
+            guard idx % 2 == 0 else { continue }
+            let bias = rng.array(s.o)
+            let per = s.outH * s.outW
+            let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
+            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "ice\(idx)", epilogue: Self.biasRelu, unit: unit),
+                              inputs: [x, w, bias], expected: ye, label: "conv2d (indirect) +bias+relu \(s)"))
+        }
+        try check(cases)
+        // Tiny maps with many channels (Conv-4's 2×2 outputs of 5 images) keep the im2col GEMM.
+        let tiny = ConvSpec(n: 5, c: 64, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
+        #expect(DenseKernels.conv2d(tiny, name: "ict", unit: unit).function.declarations.contains { $0.contains("gather") })
     }
 
     @Test(arguments: Self.units) func conv2dInputGradMatchesReference(unit: VectorUnit) throws {
@@ -312,7 +348,7 @@ import Testing
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
             var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
-            let k = DenseKernels.conv2d(s, name: "gg\(idx)", unit: unit)
+            let k = DenseKernels.conv2d(s, name: "gg\(idx)", packing: .gathers, unit: unit)
             if DenseKernels.forwardImageGroup(s, unit: unit) > 1 {
                 #expect(k.function.declarations.contains { $0.contains("@llvm.masked.store") }, "\(s): not grouped")
             }
@@ -322,7 +358,7 @@ import Testing
         }
         try check(cases)
         // An epilogue keeps single images (the grouped store has none).
-        let e = DenseKernels.conv2d(conv4, name: "ge", epilogue: Self.biasRelu)
+        let e = DenseKernels.conv2d(conv4, name: "ge", epilogue: Self.biasRelu, packing: .gathers)
         #expect(!e.function.declarations.contains { $0.contains("@llvm.masked.store") })
     }
 
@@ -332,7 +368,7 @@ import Testing
     /// the padding's zeros from the mask; the line packer is not used.
     @Test func stridedConvolutionPacksByGathers() throws {
         let s = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
-        for k in [DenseKernels.conv2d(s, name: "gf"), DenseKernels.conv2dFilterGrad(s, name: "gw")] {
+        for k in [DenseKernels.conv2d(s, name: "gf", packing: .gathers), DenseKernels.conv2dFilterGrad(s, name: "gw")] {
             let f = k.function
             #expect(f.declarations.contains { $0.contains("@llvm.masked.gather.v16f32") })
             #expect(f.globals.count == 3)
