@@ -68,6 +68,14 @@ public enum DenseKernels {
         return g.finish(flops: s.flops)
     }
 
+    /// The forward convolution of `s` read in place (`IndirectConvEmitter`) whether or not
+    /// `conv2d` would choose it, with `channelBlock` channels per block of k (a divisor of
+    /// `s.c`; nil: the default); for kernel A/Bs (`metajit bench --conv-kernels`).
+    public static func indirectConv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil, channelBlock: Int? = nil,
+                                      unit: VectorUnit = .avx512) -> DenseKernel {
+        IndirectConvEmitter(spec: s, name: name, epilogue: epilogue, unit: unit, channelBlock: channelBlock).finish()
+    }
+
     /// Images per GEMM of the forward convolution `s` without epilogue (1 unless grouping
     /// images fills clearly more of the 16-lane column vectors; see `conv2d`).
     public static func forwardImageGroup(_ s: ConvSpec, unit: VectorUnit = .avx512) -> Int {

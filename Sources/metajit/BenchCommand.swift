@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import BenchKit
 import JIT
+import Lowering
+import Runtime
 import MetaLearning
 
 /// `metajit bench`: MetaJIT and its peers (JAX, PyTorch) on the same meta-training steps,
@@ -39,6 +41,8 @@ struct BenchCommand: ParsableCommand {
     var single: String?
     @Flag(help: "Measure matmul GFLOP/s (1 and 2 threads) against the NumPy sgemm peak instead of the workloads.")
     var matmul = false
+    @Flag(name: .customLong("conv-kernels"), help: "Measure each lowering of Conv-4's convolutions on one thread (best call of 30, variants in turns) instead of the workloads.")
+    var convKernels = false
     @Flag(name: .customLong("limits"), help: "Measure only the machine's limits: the FMA loop (AVX-512 or AVX2) and the best sgemm of NumPy, PyTorch and JAX at 4096³.")
     var limitsOnly = false
 
@@ -73,6 +77,17 @@ struct BenchCommand: ParsableCommand {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(limits).write(to: dir.appendingPathComponent("limits.json"), options: .atomic)
+            return
+        }
+        if convKernels {
+            let rows = try ConvKernelBench.run()
+            let md = "# Convolution kernels\n\nMachine: \(MachineInfo.current().cpu); vector unit \(VectorUnit.host).\n\n"
+                + ConvKernelBench.markdown(rows)
+            print(md)
+            let dir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(md.utf8).write(to: dir.appendingPathComponent("conv-kernels.md"), options: .atomic)
+            try JSONEncoder.sorted.encode(rows).write(to: dir.appendingPathComponent("conv-kernels.json"), options: .atomic)
             return
         }
         if matmul {

@@ -217,24 +217,32 @@ import Testing
         var rng = Rng(state: 31)
         var cases: [Case] = []
         for (idx, s) in shapes.enumerated() {
-            let k = DenseKernels.conv2d(s, name: "ic\(idx)", unit: unit)
-            #expect(k.function.text.contains("%wt") && !k.function.declarations.contains { $0.contains("gather") },
-                    "\(s): not the indirect kernel")
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
             var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
-            cases.append(Case(kernel: k, inputs: [x, w], expected: y, label: "conv2d (indirect) \(s) \(unit)"))
+            // One block of all channels (the default) and, where c allows, smaller blocks.
+            for block in [nil] + [16, 2].filter { $0 < s.c && s.c % $0 == 0 } {
+                cases.append(Case(kernel: DenseKernels.indirectConv2d(s, name: "ic\(idx)_\(block ?? 0)", channelBlock: block, unit: unit),
+                                  inputs: [x, w], expected: y, label: "conv2d (indirect, block \(block ?? s.c)) \(s) \(unit)"))
+            }
             guard idx % 2 == 0 else { continue }
             let bias = rng.array(s.o)
             let per = s.outH * s.outW
             let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
-            cases.append(Case(kernel: DenseKernels.conv2d(s, name: "ice\(idx)", epilogue: Self.biasRelu, unit: unit),
+            cases.append(Case(kernel: DenseKernels.indirectConv2d(s, name: "ice\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, w, bias], expected: ye, label: "conv2d (indirect) +bias+relu \(s)"))
         }
         try check(cases)
-        // Tiny maps with many channels (Conv-4's 2×2 outputs of 5 images) keep the im2col GEMM.
-        let tiny = ConvSpec(n: 5, c: 64, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
-        #expect(DenseKernels.conv2d(tiny, name: "ict", unit: unit).function.declarations.contains { $0.contains("gather") })
+        // `conv2d` chooses it for Conv-4's query layers, not for 5 images' 7×7 maps or the
+        // 1-channel input layer.
+        func indirect(_ s: ConvSpec) -> Bool {
+            let f = DenseKernels.conv2d(s, name: "ich", unit: unit).function
+            return f.text.contains("%wt") && !f.declarations.contains { $0.contains("gather") }
+        }
+        #expect(indirect(ConvSpec(n: 75, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)))
+        #expect(indirect(ConvSpec(n: 75, c: 64, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)))
+        #expect(!indirect(ConvSpec(n: 5, c: 64, h: 7, w: 7, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)))
+        #expect(!indirect(ConvSpec(n: 75, c: 1, h: 28, w: 28, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)))
     }
 
     @Test(arguments: Self.units) func conv2dInputGradMatchesReference(unit: VectorUnit) throws {
