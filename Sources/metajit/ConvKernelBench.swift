@@ -49,7 +49,7 @@ enum ConvKernelBench {
         }
         let declarations = Set(kernels.flatMap(\.kernel.function.declarations)).sorted()
         let text = (declarations + kernels.map(\.kernel.function.text)).joined(separator: "\n")
-        let module = try LLVMJIT().compile(module: text, name: "conv_kernels")
+        let module = try LLVMJIT(cache: CompileCache()).compile(module: text, name: "conv_kernels")
         var rng = SeededRandom(seed: 3)
         let buffers = kernels.map { k in
             k.sizes.map { n -> UnsafeMutableBufferPointer<Float> in
