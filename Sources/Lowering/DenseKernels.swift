@@ -51,8 +51,8 @@ public enum DenseKernels {
     /// then span the group's images and are stored image by image (`columnGroup`).
     public static func conv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
                               packing: Im2colPacking = .automatic, unit: VectorUnit = .avx512) -> DenseKernel {
-        if packing == .automatic && IndirectConvEmitter.applies(s, unit: unit) {
-            return IndirectConvEmitter(spec: s, name: name, epilogue: epilogue, unit: unit).finish()
+        if packing == .automatic && IndirectConvEmitter.applies(.forward, s, unit: unit) {
+            return IndirectConvEmitter(.forward, spec: s, name: name, epilogue: epilogue, unit: unit).finish()
         }
         // Several images per GEMM where single images leave lanes idle (no epilogue: the
         // grouped store has none).
@@ -68,12 +68,13 @@ public enum DenseKernels {
         return g.finish(flops: s.flops)
     }
 
-    /// The forward convolution of `s` read in place (`IndirectConvEmitter`) whether or not
-    /// `conv2d` would choose it, with `channelBlock` channels per block of k (a divisor of
-    /// `s.c`; nil: the default); for kernel A/Bs (`metajit bench --conv-kernels`).
-    public static func indirectConv2d(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil, channelBlock: Int? = nil,
-                                      unit: VectorUnit = .avx512) -> DenseKernel {
-        IndirectConvEmitter(spec: s, name: name, epilogue: epilogue, unit: unit, channelBlock: channelBlock).finish()
+    /// The forward convolution (or, with `inputGradient`, its input gradient) of `s` with
+    /// the source read in place (`IndirectConvEmitter`), whether or not `conv2d` or
+    /// `conv2dInputGrad` would choose it; for tests and kernel A/Bs (`metajit bench
+    /// --conv-kernels`).
+    public static func indirectConvolution(_ s: ConvSpec, inputGradient: Bool = false, name: String, epilogue: Epilogue? = nil,
+                                           unit: VectorUnit = .avx512) -> DenseKernel {
+        IndirectConvEmitter(inputGradient ? .inputGradient : .forward, spec: s, name: name, epilogue: epilogue, unit: unit).finish()
     }
 
     /// Images per GEMM of the forward convolution `s` without epilogue (1 unless grouping
@@ -88,8 +89,11 @@ public enum DenseKernels {
     /// Lowered as `dcol = wᵀ·dy` gathered into dx (col2im, see `ConvInputGradOperands`): on
     /// maps up to 32 wide, a whole row of dx at a time from the buffered dcol by constant
     /// shuffles; wider, element by element as each tile completes.
-    public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
+    public static func conv2dInputGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil, indirect: Bool? = nil,
                                        unit: VectorUnit = .avx512) -> DenseKernel {
+        if indirect ?? IndirectConvEmitter.applies(.inputGradient, s, unit: unit) {
+            return IndirectConvEmitter(.inputGradient, spec: s, name: name, epilogue: epilogue, unit: unit).finish()
+        }
         let operands = ConvInputGradOperands(spec: s)
         let g = DenseGemmEmitter(name: name, buffers: 3, epilogue: epilogue,
                                  shape: GemmShape(batch: s.n * operands.groups, m: operands.groupSize * s.kh * s.kw,

@@ -1,150 +1,219 @@
 import Passes
 
-/// The forward convolution as `yᵀ = im2col(x)ᵀ · wᵀ` with im2col never built: an
-/// "indirect" convolution (Dukhan, 2019), for maps where packing im2col costs more than it
-/// saves.
+/// The forward convolution and its input gradient as GEMMs whose A is read in place: an
+/// "indirect" convolution (Dukhan, 2019), for maps where packing im2col, or scattering
+/// col2im, costs more than it saves.
 ///
-/// The GEMM's rows are the output pixels of all images (`n·outH·outW`), its columns the
-/// output channels, its k the taps and input channels, ordered `(u, v, c)` (by blocks of
-/// channels, `channelBlock`; one block by default). A is read in
-/// place: for each tap every row of the register tile gets one pointer into x (its pixel's
-/// input under that tap) and walks the channels from there, `h·w` floats a step; a pixel
-/// whose tap falls in the padding points at a zero on the stack and does not move. B is wᵀ,
-/// transposed once per call into a stack buffer (`k × o` floats, columns padded to whole
-/// vectors), and read a row of vectors per k. The tile (`mr` pixels × `nv·16` channels,
-/// `DenseGemmEmitter.tile`) goes through a small stack buffer to y, one channel plane at a
-/// time, with the epilogue.
+/// **Forward**, `yᵀ = im2col(x)ᵀ · wᵀ`: the rows are the output pixels of all images, the
+/// columns the output channels, k the taps and input channels, ordered `(u, v, c)`.
 ///
-/// Against the im2col GEMM (`DenseKernels.conv2d`) this moves no x at all: there, every B
+/// **Input gradient**, `dx = Σ wᵀ·dy` gathered instead of scattered: the rows are the input
+/// pixels, the columns the input channels, k the taps and output channels. A pixel y of a
+/// stride-s convolution is reached only by the taps u with `(y + p − u) mod s = 0`, so the
+/// rows come in s² phases (y mod s, x mod s), each with its own taps; a phase's rows run
+/// over its pixels of all images. No product with a zero of a dilated dy is formed.
+///
+/// In both, for each tap every row of the register tile gets one pointer into the source
+/// (x, or dy), at its pixel's position under that tap, and walks the channels from there, a
+/// plane a step; a row whose tap falls outside the source points at a zero on the stack and
+/// does not move. B is w reordered to `[tap, source channel, column]` once per call into a
+/// stack buffer (columns padded to whole vectors) and read a row of vectors per k. The
+/// tile (`mr` pixels × `nv·16` channels, `DenseGemmEmitter.tile`) goes through a small stack
+/// buffer to the output, one channel plane at a time, with the epilogue.
+///
+/// Against the im2col GEMM (`DenseKernels.conv2d`) this moves no x at all: there every B
 /// panel is gathered element by element (LLVM scalarizes the gathers on AMD cores, and the
 /// hardware gather is slower still there), and each gathered element serves only `o` (64)
-/// multiply-adds. The output channels also fill whole vectors where a 7×7 or 2×2 map does
-/// not. What it adds is wᵀ's transpose per call and the tile's strided store.
+/// multiply-adds. Against the col2im input gradient it forms whole rows of dx in registers
+/// instead of adding scattered scalars. Channels also fill whole vectors where a 7×7 or
+/// 2×2 map does not. What it adds is w's reorder per call and the tile's strided store.
 ///
-/// Buffers: `y [n,o,outH,outW], x [n,c,h,w], w [o,c,kh,kw], extras…`; the epilogue gets
-/// indices `[n, o, oh, ow]`. The outer range is the row blocks of `mr` pixels.
+/// Buffers: forward `y [n,o,outH,outW], x [n,c,h,w], w [o,c,kh,kw]`, input gradient
+/// `dx [n,c,h,w], dy [n,o,outH,outW], w`, then the epilogue's; the epilogue gets the
+/// output's index. The outer range is the row blocks of all phases.
 struct IndirectConvEmitter {
+    enum Form { case forward, inputGradient }
+
+    /// Rows that share their taps: `n × gridH × gridW` pixels decoded as (image, i, j).
+    struct Phase {
+        var gridH, gridW: Int
+        /// Row (i, j)'s source anchor is (i, j)·`anchorScale` + `anchorShift`, its output
+        /// position (i, j)·`outScale` + (`outH0`, `outW0`).
+        var anchorScale, anchorShift: Int
+        var outScale, outH0, outW0: Int
+        /// Taps u = `u0` + `tapStep`·a (a < `tapsH`), likewise v; the source position under
+        /// tap (a, b) is the anchor + (`dh0` + `tapSign`·a, `dw0` + `tapSign`·b).
+        var u0, v0, tapsH, tapsW, tapStep: Int
+        var dh0, dw0, tapSign: Int
+    }
+
     let spec: ConvSpec
+    let form: Form
     let b: LLVMText
     private var function: KernelFunctionText
     let epilogue: Epilogue?
     let extraPointers: [Value]
     let mr, nv: Int
+    let phases: [Phase]
 
-    /// Floats of wᵀ the stack buffer may hold (192 KiB: within the 4 MiB of the worker
-    /// threads' stacks, and within L2).
+    /// Floats of the reordered w the stack buffer may hold (192 KiB: within the 4 MiB of the
+    /// worker threads' stacks, and within L2).
     static let transposeLimit = 48 * 1024
 
-    /// Whether `s` is lowered this way on `unit`: wᵀ fits its buffer, there are at least 3
-    /// output pixels per output channel (the transpose of w, once per call, must be small
-    /// beside the product) and at least 8 input channels (each tap sets up a pointer per
-    /// row, amortised over the channels).
+    /// Whether form `form` of `s` is lowered this way on `unit`: w's reorder fits its buffer,
+    /// there are at least 3 output pixels (rows) per column for the forward convolution, 1
+    /// for the input gradient (the reorder, once per call, must be small beside the
+    /// product), and at least 8 source channels (each tap sets up a pointer per row,
+    /// amortised over them).
+    ///
+    /// The input gradient against col2im (`ConvInputGradOperands`), same bench: 75 images
+    /// 53.8 / 45.6 (14×14), 88.6 / 67.3 (7×7), 66.0 / 19.8 (4×4); 5 images 61.6 / 50.7,
+    /// 73.7 / 48.5, 40.2 / 16.7.
     ///
     /// Measured on one AVX2 thread against the im2col GEMM with gathers, in GFLOP/s
     /// (`metajit bench --conv-kernels`): Conv-4's 75-image layers 57.8 / 42.1 (14×14),
     /// 68.9 / 59.6 (7×7), 61.2 / 46.5 (4×4); 5 images 50.5 / 41.4 (14×14, 245 pixels) but
     /// 34.5 / 56.7 (7×7, 80 pixels); the 1-channel input layer 10.7 / 27.3 (5 images).
-    static func applies(_ s: ConvSpec, unit: VectorUnit) -> Bool {
-        let k = s.c * s.kh * s.kw, pixels = s.n * s.outH * s.outW
-        let (_, nv) = DenseGemmEmitter.tile(m: pixels, n: s.o, unit: unit)
-        let padded = (s.o + nv * 16 - 1) / (nv * 16) * (nv * 16)
-        return k * padded <= transposeLimit && pixels >= 3 * s.o && s.c >= 8
-            && s.n * s.c * s.h * s.w < Int(Int32.max)
+    /// Blocking k by 1, 4 or 16 channels (to re-read x from L1 across a block's taps) ran
+    /// the 75-image 14×14 layer at 18.5, 33.6 and 54.2 against 57.8 unblocked.
+    static func applies(_ form: Form, _ s: ConvSpec, unit: VectorUnit) -> Bool {
+        let e = IndirectConvEmitter.dimensions(form, s)
+        let (_, nv) = DenseGemmEmitter.tile(m: e.rows, n: e.columns, unit: unit)
+        let padded = (e.columns + nv * 16 - 1) / (nv * 16) * (nv * 16)
+        let sizes = [s.n * s.c * s.h * s.w, s.n * s.o * s.outH * s.outW]
+        // The input gradient's alternative (col2im) fills few lanes on small maps, so it
+        // pays off sooner.
+        let rowsPerColumn = form == .forward ? 3 : 1
+        return s.kh * s.kw * e.sourceChannels * padded <= transposeLimit && e.rows >= rowsPerColumn * e.columns
+            && e.sourceChannels >= 8 && sizes.allSatisfy { $0 < Int(Int32.max) }
     }
 
-    /// Input channels per block of k: k runs over (channel block, tap, channel), so that
-    /// smaller blocks re-read the same few lines of x from L1 across a block's taps.
-    let channelBlock: Int
+    /// Rows, columns and source channels (the inner k) of form `form` of `s`.
+    private static func dimensions(_ form: Form, _ s: ConvSpec) -> (rows: Int, columns: Int, sourceChannels: Int) {
+        switch form {
+        case .forward: return (s.n * s.outH * s.outW, s.o, s.c)
+        case .inputGradient: return (s.n * s.h * s.w, s.c, s.o)
+        }
+    }
 
-    /// The default channel block of `s`: all its channels (one block). Measured on one AVX2
-    /// thread (`metajit bench --conv-kernels`), Conv-4's 75-image 14×14 layer ran at 18.5,
-    /// 33.6, 54.2 and 57.8 GFLOP/s with blocks of 1, 4, 16 and 64 channels: the hardware
-    /// prefetcher follows the 64 plane-strided streams well enough, and every block adds a
-    /// round of pointer set-up.
-    static func defaultChannelBlock(_ s: ConvSpec) -> Int { max(1, s.c) }
-
-    private var pixels: Int { spec.outH * spec.outW }
-    private var rows: Int { spec.n * pixels }
+    private var rows: Int { Self.dimensions(form, spec).rows }
+    private var columns: Int { Self.dimensions(form, spec).columns }
+    private var sourceChannels: Int { Self.dimensions(form, spec).sourceChannels }
     private var taps: Int { spec.kh * spec.kw }
-    private var k: Int { taps * spec.c }
+    private var k: Int { taps * sourceChannels }
     private var panelWidth: Int { nv * 16 }
-    private var panels: Int { (spec.o + panelWidth - 1) / panelWidth }
-    /// wᵀ's row length: the output channels padded to whole panels.
-    private var paddedO: Int { panels * panelWidth }
-    private var rowBlocks: Int { (rows + mr - 1) / mr }
+    private var panels: Int { (columns + panelWidth - 1) / panelWidth }
+    /// The reordered w's row length: the columns padded to whole panels.
+    private var paddedColumns: Int { panels * panelWidth }
+    /// The source's height and width (x, or dy).
+    private var source: (h: Int, w: Int) { form == .forward ? (spec.h, spec.w) : (spec.outH, spec.outW) }
+    /// The output's height and width (y, or dx).
+    private var output: (h: Int, w: Int) { form == .forward ? (spec.outH, spec.outW) : (spec.h, spec.w) }
+    private func blocks(_ p: Phase) -> Int { (spec.n * p.gridH * p.gridW + mr - 1) / mr }
 
-    private var y: Value { KernelFunctionText.pointer(0) }
-    private var x: Value { KernelFunctionText.pointer(1) }
+    private var out: Value { KernelFunctionText.pointer(0) }
+    private var src: Value { KernelFunctionText.pointer(1) }
     private var w: Value { KernelFunctionText.pointer(2) }
 
-    /// `channelBlock` must divide `spec.c` (nil: `defaultChannelBlock`).
-    init(spec: ConvSpec, name: String, epilogue: Epilogue?, unit: VectorUnit, channelBlock: Int? = nil) {
+    init(_ form: Form, spec: ConvSpec, name: String, epilogue: Epilogue?, unit: VectorUnit) {
         self.spec = spec
-        let block = channelBlock ?? Self.defaultChannelBlock(spec)
-        precondition(block >= 1 && spec.c % block == 0, "channel block \(block) does not divide \(spec.c) channels")
-        self.channelBlock = block
+        self.form = form
         self.epilogue = epilogue
         let extra = epilogue?.extraBuffers ?? 0
         function = KernelFunctionText(name: name, bufferCount: 3 + extra)
         b = function.body
         extraPointers = (0..<extra).map { KernelFunctionText.pointer(3 + $0) }
-        (mr, nv) = DenseGemmEmitter.tile(m: spec.n * spec.outH * spec.outW, n: spec.o, unit: unit)
+        let d = Self.dimensions(form, spec)
+        (mr, nv) = DenseGemmEmitter.tile(m: d.rows, n: d.columns, unit: unit)
+        let s = spec
+        switch form {
+        case .forward:
+            phases = [Phase(gridH: s.outH, gridW: s.outW, anchorScale: s.stride, anchorShift: -s.padding,
+                            outScale: 1, outH0: 0, outW0: 0, u0: 0, v0: 0, tapsH: s.kh, tapsW: s.kw, tapStep: 1,
+                            dh0: 0, dw0: 0, tapSign: 1)]
+        case .inputGradient:
+            // Phase (py, px): taps u ≡ py + p (mod s), reaching dy row (py + p − u) / s + i.
+            func first(_ q: Int) -> Int { ((q + s.padding) % s.stride + s.stride) % s.stride }
+            func count(_ u0: Int, _ size: Int) -> Int { u0 < size ? (size - u0 + s.stride - 1) / s.stride : 0 }
+            var list: [Phase] = []
+            for py in 0..<min(s.stride, s.h) {
+                for px in 0..<min(s.stride, s.w) {
+                    let u0 = first(py), v0 = first(px)
+                    list.append(Phase(gridH: count(py, s.h), gridW: count(px, s.w), anchorScale: 1, anchorShift: 0,
+                                      outScale: s.stride, outH0: py, outW0: px, u0: u0, v0: v0,
+                                      tapsH: count(u0, s.kh), tapsW: count(v0, s.kw), tapStep: s.stride,
+                                      dh0: (py + s.padding - u0) / s.stride, dw0: (px + s.padding - v0) / s.stride,
+                                      tapSign: -1))
+                }
+            }
+            phases = list
+        }
     }
 
     /// Emits the body and returns the kernel.
     func finish() -> DenseKernel {
         emitBody()
-        return DenseKernel(function: function, outerExtent: rowBlocks, flops: spec.flops)
+        return DenseKernel(function: function, outerExtent: phases.reduce(0) { $0 + blocks($1) }, flops: spec.flops)
     }
 
     private func emitBody() {
         let s = spec
-        guard rows > 0, s.o > 0, k > 0 else {
+        guard rows > 0, columns > 0 else {
             b.emit("ret void")
             return
         }
-        let wt = b.value("alloca [\(k * paddedO) x float], align 64", hint: "wt")
+        let wt = b.value("alloca [\(max(1, k) * paddedColumns) x float], align 64", hint: "wt")
         let tileBuffer = b.value("alloca [\(mr * panelWidth) x float], align 64", hint: "tilebuf")
         let zero = b.value("alloca float, align 4", hint: "zero")
         b.emit("store float 0.0, ptr \(zero), align 4")
-        // wᵀ[((cb·taps + t)·cbs + cl), o] = w[o, cb·cbs + cl, t]: read w in order, write columns.
-        let cbs = channelBlock
+        // wt[(t·K + ks), j] = w[o, c, t] with (ks, j) = (c, o) forward, (o, c) backward: read
+        // w in order, write columns.
+        let sc = sourceChannels
         b.forEach(from: .i64(0), to: .i64(s.o), hint: "to") { o in
-            b.forEach(from: .i64(0), to: .i64(s.c), hint: "tc") { ci in
-                let source = b.mul(b.add(b.mul(o, s.c), ci), taps)
-                let cb = b.udiv(ci, cbs), cl = b.urem(ci, cbs)
+            b.forEach(from: .i64(0), to: .i64(s.c), hint: "tc") { c in
+                let from = b.mul(b.add(b.mul(o, s.c), c), taps)
+                let (ks, j) = form == .forward ? (c, o) : (o, c)
                 b.forEach(from: .i64(0), to: .i64(taps), hint: "tt") { t in
-                    let value = b.loadFloat(w, b.add(source, t))
-                    let kk = b.add(b.mul(b.add(b.mul(cb, taps), t), cbs), cl)
-                    let target = b.add(b.mul(kk, paddedO), o)
+                    let value = b.loadFloat(w, b.add(from, t))
+                    let target = b.add(b.mul(b.add(b.mul(t, sc), ks), paddedColumns), j)
                     b.emit("store float \(value), ptr \(b.gep(wt, target)), align 4")
                 }
             }
         }
-        if paddedO > s.o {
+        if paddedColumns > columns && k > 0 {
             b.forEach(from: .i64(0), to: .i64(k), hint: "tz") { kk in
-                b.forEach(from: .i64(s.o), to: .i64(paddedO), hint: "tzo") { o in
-                    b.emit("store float 0.0, ptr \(b.gep(wt, b.add(b.mul(kk, paddedO), o))), align 4")
+                b.forEach(from: .i64(columns), to: .i64(paddedColumns), hint: "tzo") { j in
+                    b.emit("store float 0.0, ptr \(b.gep(wt, b.add(b.mul(kk, paddedColumns), j))), align 4")
                 }
             }
         }
-        let full = rows / mr, rest = rows - full * mr
-        let fullPanels = s.o / panelWidth, tail = s.o - fullPanels * panelWidth
+        let fullPanels = columns / panelWidth, tail = columns - fullPanels * panelWidth
         let panelShapes: [(first: Int, count: Int, vectors: Int, width: Int)] =
             (fullPanels > 0 ? [(0, fullPanels, nv, panelWidth)] : [])
             + (tail > 0 ? [(fullPanels, 1, (tail + 15) / 16, tail)] : [])
-        for shape in panelShapes {
-            b.forEach(from: .i64(shape.first), to: .i64(shape.first + shape.count), hint: "jp") { jp in
-                let j0 = b.mul(jp, panelWidth)
-                let fullEnd = b.smin(KernelFunctionText.end, .i64(full))
-                b.forEach(from: KernelFunctionText.begin, to: fullEnd, hint: "ib") { ib in
-                    tile(mr, b.mul(ib, mr), j0, shape.vectors, shape.width, wt: wt, zero: zero, tileBuffer: tileBuffer)
-                }
-                if rest > 0 {
-                    let reaches = b.value("icmp sgt i64 \(KernelFunctionText.end), \(full)")
-                    let starts = b.value("icmp sle i64 \(KernelFunctionText.begin), \(full)")
-                    b.ifThen(b.and(reaches, starts)) {
-                        tile(rest, .i64(full * mr), j0, shape.vectors, shape.width, wt: wt, zero: zero, tileBuffer: tileBuffer)
+        var firstBlock = 0
+        for phase in phases {
+            let phaseRows = s.n * phase.gridH * phase.gridW
+            let full = phaseRows / mr, rest = phaseRows - full * mr
+            let start = firstBlock
+            firstBlock += blocks(phase)
+            guard phaseRows > 0 else { continue }
+            for shape in panelShapes {
+                b.forEach(from: .i64(shape.first), to: .i64(shape.first + shape.count), hint: "jp") { jp in
+                    let j0 = b.mul(jp, panelWidth)
+                    let lo = b.smax(KernelFunctionText.begin, .i64(start))
+                    let hi = b.smin(KernelFunctionText.end, .i64(start + full))
+                    b.forEach(from: lo, to: hi, hint: "ib") { ib in
+                        tile(phase, mr, b.mul(b.sub(ib, .i64(start)), mr), j0, shape.vectors, shape.width,
+                             wt: wt, zero: zero, tileBuffer: tileBuffer)
+                    }
+                    if rest > 0 {
+                        let reaches = b.value("icmp sgt i64 \(KernelFunctionText.end), \(start + full)")
+                        let starts = b.value("icmp sle i64 \(KernelFunctionText.begin), \(start + full)")
+                        b.ifThen(b.and(reaches, starts)) {
+                            tile(phase, rest, .i64(full * mr), j0, shape.vectors, shape.width,
+                                 wt: wt, zero: zero, tileBuffer: tileBuffer)
+                        }
                     }
                 }
             }
@@ -152,38 +221,42 @@ struct IndirectConvEmitter {
         b.emit("ret void")
     }
 
-    /// Pixels `r0 ..< r0 + count` × channels `j0 ..< j0 + width` (`vectors` vectors of 16).
-    private func tile(_ count: Int, _ r0: Value, _ j0: Value, _ vectors: Int, _ width: Int,
+    /// Rows `r0 ..< r0 + count` of `phase` × columns `j0 ..< j0 + width` (`vectors` vectors of 16).
+    private func tile(_ phase: Phase, _ count: Int, _ r0: Value, _ j0: Value, _ vectors: Int, _ width: Int,
                       wt: Value, zero: Value, tileBuffer: Value) {
-        let s = spec, v16 = DenseGemmEmitter.vector, hw = s.h * s.w
-        // Each row's image and the input position of its tap (0, 0).
-        let geometry = (0..<count).map { r -> (base: Value, ih: Value, iw: Value) in
-            let pixel = b.add(r0, .i64(r))
-            let img = b.udiv(pixel, pixels), p = b.urem(pixel, pixels)
-            return (b.mul(img, s.c * hw),
-                    b.sub(b.mul(b.udiv(p, s.outW), s.stride), .i64(s.padding)),
-                    b.sub(b.mul(b.urem(p, s.outW), s.stride), .i64(s.padding)))
+        let s = spec, v16 = DenseGemmEmitter.vector
+        let grid = phase.gridH * phase.gridW
+        let sourcePlane = source.h * source.w, sc = sourceChannels
+        // Each row's image and grid position.
+        func decode(_ row: Value) -> (img: Value, i: Value, j: Value) {
+            let q = b.urem(row, grid)
+            return (b.udiv(row, grid), b.udiv(q, phase.gridW), b.urem(q, phase.gridW))
+        }
+        let geometry = (0..<count).map { r -> (base: Value, ah: Value, aw: Value) in
+            let (img, i, j) = decode(b.add(r0, .i64(r)))
+            return (b.mul(img, sc * sourcePlane),
+                    b.add(b.mul(i, phase.anchorScale), .i64(phase.anchorShift)),
+                    b.add(b.mul(j, phase.anchorScale), .i64(phase.anchorShift)))
         }
         let initial = Array(repeating: (type: v16, initial: Value.zeroinitializer), count: count * vectors)
-        let cbs = channelBlock
-        let blocks = b.loop(from: .i64(0), to: .i64(s.c / cbs), carried: initial, hint: "cb") { cb, accIn in
-          let channelOffset = b.mul(cb, cbs * hw)
-          let accOut = b.loop(from: .i64(0), to: .i64(taps), carried: accIn.map { (v16, $0) }, hint: "tap") { t, acc in
-            let u = b.udiv(t, s.kw), v = b.urem(t, s.kw)
+        let acc = b.loop(from: .i64(0), to: .i64(phase.tapsH * phase.tapsW), carried: initial, hint: "tap") { ta, acc in
+            let a = b.udiv(ta, phase.tapsW), bb = b.urem(ta, phase.tapsW)
+            let u = b.add(b.mul(a, phase.tapStep), .i64(phase.u0)), v = b.add(b.mul(bb, phase.tapStep), .i64(phase.v0))
+            let dh = b.add(b.mul(a, phase.tapSign), .i64(phase.dh0)), dw = b.add(b.mul(bb, phase.tapSign), .i64(phase.dw0))
             var pointers: [(type: String, initial: Value)] = []
             var strides: [Value] = []
             for g in geometry {
-                let ih = b.add(g.ih, u), iw = b.add(g.iw, v)
-                let valid = b.and(b.ult(ih, s.h), b.ult(iw, s.w))
-                let offset = b.add(b.add(g.base, channelOffset), b.add(b.mul(ih, s.w), iw))
-                // Not `inbounds`: a tap in the padding computes an address outside x (unused).
-                let p = b.value("getelementptr float, ptr \(x), i64 \(offset)", hint: "xp")
+                let ih = b.add(g.ah, dh), iw = b.add(g.aw, dw)
+                let valid = b.and(b.ult(ih, source.h), b.ult(iw, source.w))
+                let offset = b.add(g.base, b.add(b.mul(ih, source.w), iw))
+                // Not `inbounds`: a tap outside the source computes an address outside it (unused).
+                let p = b.value("getelementptr float, ptr \(src), i64 \(offset)", hint: "xp")
                 pointers.append(("ptr", b.value("select i1 \(valid), ptr \(p), ptr \(zero)")))
-                strides.append(b.value("select i1 \(valid), i64 \(hw), i64 0"))
+                strides.append(b.value("select i1 \(valid), i64 \(sourcePlane), i64 0"))
             }
-            let kBase = b.mul(b.add(b.mul(cb, taps), t), cbs)
-            let inner = b.loop(from: .i64(0), to: .i64(cbs), carried: acc.map { (v16, $0) } + pointers, hint: "ch") { ci, carried in
-                let row = b.add(b.mul(b.add(kBase, ci), paddedO), j0)
+            let kBase = b.mul(b.add(b.mul(u, s.kw), v), sc)
+            let inner = b.loop(from: .i64(0), to: .i64(sc), carried: acc.map { (v16, $0) } + pointers, hint: "ch") { ks, carried in
+                let row = b.add(b.mul(b.add(kBase, ks), paddedColumns), j0)
                 let bv = (0..<vectors).map { vi in
                     b.value("load \(v16), ptr \(b.gep(wt, b.add(row, .i64(16 * vi)))), align 64")
                 }
@@ -191,8 +264,8 @@ struct IndirectConvEmitter {
                 var moved: [Value] = []
                 for r in 0..<count {
                     let pointer = carried[count * vectors + r]
-                    let a = b.value("load float, ptr \(pointer), align 4")
-                    let splat = b.splat16(a, "float")
+                    let x = b.value("load float, ptr \(pointer), align 4")
+                    let splat = b.splat16(x, "float")
                     for vi in 0..<vectors {
                         let prod = b.value("fmul contract \(v16) \(splat), \(bv[vi])")
                         next[r * vectors + vi] = b.value("fadd contract \(v16) \(carried[r * vectors + vi]), \(prod)")
@@ -202,27 +275,25 @@ struct IndirectConvEmitter {
                 return next + moved
             }
             return Array(inner[0..<(count * vectors)])
-          }
-          return accOut
         }
-        let acc = blocks
         for r in 0..<count {
             for vi in 0..<vectors {
                 let p = b.gep(tileBuffer, .i64(r * panelWidth + 16 * vi))
                 b.emit("store \(v16) \(acc[r * vectors + vi]), ptr \(p), align 64")
             }
         }
-        // y[img, o, p] for the tile's pixels, a channel plane at a time.
+        // The output at the tile's pixels, a channel plane at a time.
+        let outPlane = output.h * output.w
         b.forEach(from: .i64(0), to: .i64(count), hint: "sr") { r in
-            let pixel = b.add(r0, r)
-            let img = b.udiv(pixel, pixels), p = b.urem(pixel, pixels)
-            let outBase = b.add(b.mul(img, s.o * pixels), p)
-            let oh = b.udiv(p, s.outW), ow = b.urem(p, s.outW)
-            b.forEach(from: .i64(0), to: .i64(width), hint: "sj") { j in
-                let o = b.add(j0, j)
-                var value = b.loadFloat(tileBuffer, b.add(b.mul(r, panelWidth), j))
-                if let epilogue { value = epilogue.emit(b, value, [img, o, oh, ow], extraPointers) }
-                b.emit("store float \(value), ptr \(b.gep(y, b.add(outBase, b.mul(o, pixels)))), align 4")
+            let (img, i, j) = decode(b.add(r0, r))
+            let y = b.add(b.mul(i, phase.outScale), .i64(phase.outH0))
+            let x = b.add(b.mul(j, phase.outScale), .i64(phase.outW0))
+            let base = b.add(b.mul(img, columns * outPlane), b.add(b.mul(y, output.w), x))
+            b.forEach(from: .i64(0), to: .i64(width), hint: "sj") { jj in
+                let column = b.add(j0, jj)
+                var value = b.loadFloat(tileBuffer, b.add(b.mul(r, panelWidth), jj))
+                if let epilogue { value = epilogue.emit(b, value, [img, column, y, x], extraPointers) }
+                b.emit("store float \(value), ptr \(b.gep(out, b.add(base, b.mul(column, outPlane)))), align 4")
             }
         }
     }

@@ -38,14 +38,17 @@ enum ConvKernelBench {
             kernels.append((s, "forward", "chosen", DenseKernels.conv2d(s, name: "f\(i)", unit: unit), [y] + forward))
             kernels.append((s, "forward", "im2col gathers", DenseKernels.conv2d(s, name: "fg\(i)", packing: .gathers, unit: unit), [y] + forward))
             kernels.append((s, "forward", "im2col lines", DenseKernels.conv2d(s, name: "fl\(i)", packing: .lines, unit: unit), [y] + forward))
-            for block in Set([1, 4, 16, s.c].filter { $0 <= s.c && s.c % $0 == 0 }).sorted() {
-                kernels.append((s, "forward", "indirect, \(block) channels a block",
-                                DenseKernels.indirectConv2d(s, name: "fi\(i)_\(block)", channelBlock: block, unit: unit), [y] + forward))
-            }
+            kernels.append((s, "forward", "indirect", DenseKernels.indirectConvolution(s, name: "fi\(i)", unit: unit), [y] + forward))
             if s.c > 1 {
                 kernels.append((s, "input grad", "chosen", DenseKernels.conv2dInputGrad(s, name: "d\(i)", unit: unit), [x] + backward))
+                kernels.append((s, "input grad", "col2im", DenseKernels.conv2dInputGrad(s, name: "dc\(i)", indirect: false, unit: unit),
+                                [x] + backward))
+                kernels.append((s, "input grad", "indirect", DenseKernels.indirectConvolution(s, inputGradient: true, name: "di\(i)", unit: unit),
+                                [x] + backward))
             }
             kernels.append((s, "filter grad", "chosen", DenseKernels.conv2dFilterGrad(s, name: "g\(i)", unit: unit), [w] + filter))
+            kernels.append((s, "filter grad", "im2col lines", DenseKernels.conv2dFilterGrad(s, name: "gl\(i)", packing: .lines, unit: unit),
+                            [w] + filter))
         }
         let declarations = Set(kernels.flatMap(\.kernel.function.declarations)).sorted()
         let text = (declarations + kernels.map(\.kernel.function.text)).joined(separator: "\n")

@@ -220,16 +220,13 @@ import Testing
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
             var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
             Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
-            // One block of all channels (the default) and, where c allows, smaller blocks.
-            for block in [nil] + [16, 2].filter { $0 < s.c && s.c % $0 == 0 } {
-                cases.append(Case(kernel: DenseKernels.indirectConv2d(s, name: "ic\(idx)_\(block ?? 0)", channelBlock: block, unit: unit),
-                                  inputs: [x, w], expected: y, label: "conv2d (indirect, block \(block ?? s.c)) \(s) \(unit)"))
-            }
+            cases.append(Case(kernel: DenseKernels.indirectConvolution(s, name: "ic\(idx)", unit: unit),
+                              inputs: [x, w], expected: y, label: "conv2d (indirect) \(s) \(unit)"))
             guard idx % 2 == 0 else { continue }
             let bias = rng.array(s.o)
             let per = s.outH * s.outW
             let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
-            cases.append(Case(kernel: DenseKernels.indirectConv2d(s, name: "ice\(idx)", epilogue: Self.biasRelu, unit: unit),
+            cases.append(Case(kernel: DenseKernels.indirectConvolution(s, name: "ice\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, w, bias], expected: ye, label: "conv2d (indirect) +bias+relu \(s)"))
         }
         try check(cases)
@@ -253,19 +250,28 @@ import Testing
         shapes.append(ConvSpec(n: 2, c: 3, h: 5, w: 41, o: 4, kh: 3, kw: 3, stride: 2, padding: 1))
         shapes.append(ConvSpec(n: 2, c: 3, h: 11, w: 9, o: 5, kh: 5, kw: 5, stride: 3, padding: 2))
         shapes.append(ConvSpec(n: 1, c: 2, h: 8, w: 8, o: 3, kh: 2, kw: 2, stride: 2, padding: 0))
+        // A 1×1 stride-2 filter: three of the four phases of dx get no tap (zeros).
+        shapes.append(ConvSpec(n: 2, c: 3, h: 7, w: 6, o: 4, kh: 1, kw: 1, stride: 2, padding: 0))
+        // Conv-4's 2×2-output layer of 5 images (indirect by default).
+        shapes.append(ConvSpec(n: 5, c: 16, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1))
         for (idx, s) in shapes.enumerated() {
             let dy = rng.array(s.n * s.o * s.outH * s.outW), w = rng.array(s.o * s.c * s.kh * s.kw)
             var dx = [Double](repeating: 0, count: s.n * s.c * s.h * s.w)
             Self.convLoop(s) { xi, wi, yi in dx[xi] += Double(dy[yi]) * Double(w[wi]) }
-            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "ci\(idx)", unit: unit), inputs: [dy, w], expected: dx,
-                              label: "conv2dInputGrad \(s) \(unit)"))
+            for indirect in [false, true] {
+                cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "ci\(idx)_\(indirect)", indirect: indirect, unit: unit),
+                                  inputs: [dy, w], expected: dx, label: "conv2dInputGrad (indirect \(indirect)) \(s) \(unit)"))
+            }
             // Per-input-channel bias + ReLU on a stride-1 and a stride-2 shape.
             guard [4, 5, wide, wide + 1].contains(idx) else { continue }
             let bias = rng.array(s.c)
             let hw = s.h * s.w
             let dxe = dx.indices.map { max(0, dx[$0] + Double(bias[($0 / hw) % s.c])) }
-            cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "cie\(idx)", epilogue: Self.biasRelu, unit: unit),
-                              inputs: [dy, w, bias], expected: dxe, label: "conv2dInputGrad+bias+relu \(s)"))
+            for indirect in [false, true] {
+                cases.append(Case(kernel: DenseKernels.conv2dInputGrad(s, name: "cie\(idx)_\(indirect)", epilogue: Self.biasRelu,
+                                                                       indirect: indirect, unit: unit),
+                                  inputs: [dy, w, bias], expected: dxe, label: "conv2dInputGrad+bias+relu (indirect \(indirect)) \(s)"))
+            }
         }
         try check(cases)
     }
