@@ -194,26 +194,20 @@ struct IndirectConvEmitter {
         var firstBlock = 0
         for phase in phases {
             let phaseRows = s.n * phase.gridH * phase.gridW
-            let full = phaseRows / mr, rest = phaseRows - full * mr
             let start = firstBlock
             firstBlock += blocks(phase)
             guard phaseRows > 0 else { continue }
+            // One tile shape per phase and panel shape: the last block's rows past the phase
+            // read zeros and are not stored (a second, smaller tile would double the code).
             for shape in panelShapes {
                 b.forEach(from: .i64(shape.first), to: .i64(shape.first + shape.count), hint: "jp") { jp in
                     let j0 = b.mul(jp, panelWidth)
                     let lo = b.smax(KernelFunctionText.begin, .i64(start))
-                    let hi = b.smin(KernelFunctionText.end, .i64(start + full))
+                    let hi = b.smin(KernelFunctionText.end, .i64(start + blocks(phase)))
                     b.forEach(from: lo, to: hi, hint: "ib") { ib in
-                        tile(phase, mr, b.mul(b.sub(ib, .i64(start)), mr), j0, shape.vectors, shape.width,
-                             wt: wt, zero: zero, tileBuffer: tileBuffer)
-                    }
-                    if rest > 0 {
-                        let reaches = b.value("icmp sgt i64 \(KernelFunctionText.end), \(start + full)")
-                        let starts = b.value("icmp sle i64 \(KernelFunctionText.begin), \(start + full)")
-                        b.ifThen(b.and(reaches, starts)) {
-                            tile(phase, rest, .i64(full * mr), j0, shape.vectors, shape.width,
-                                 wt: wt, zero: zero, tileBuffer: tileBuffer)
-                        }
+                        let r0 = b.mul(b.sub(ib, .i64(start)), mr)
+                        let live = b.smin(.i64(mr), b.sub(.i64(phaseRows), r0))
+                        tile(phase, r0, live: live, j0, shape.vectors, shape.width, wt: wt, zero: zero, tileBuffer: tileBuffer)
                     }
                 }
             }
@@ -221,10 +215,11 @@ struct IndirectConvEmitter {
         b.emit("ret void")
     }
 
-    /// Rows `r0 ..< r0 + count` of `phase` × columns `j0 ..< j0 + width` (`vectors` vectors of 16).
-    private func tile(_ phase: Phase, _ count: Int, _ r0: Value, _ j0: Value, _ vectors: Int, _ width: Int,
+    /// Rows `r0 ..< r0 + live` (`live` ≤ `mr`) of `phase` × columns `j0 ..< j0 + width`
+    /// (`vectors` vectors of 16).
+    private func tile(_ phase: Phase, _ r0: Value, live: Value, _ j0: Value, _ vectors: Int, _ width: Int,
                       wt: Value, zero: Value, tileBuffer: Value) {
-        let s = spec, v16 = DenseGemmEmitter.vector
+        let s = spec, v16 = DenseGemmEmitter.vector, count = mr
         let grid = phase.gridH * phase.gridW
         let sourcePlane = source.h * source.w, sc = sourceChannels
         // Each row's image and grid position.
@@ -232,14 +227,18 @@ struct IndirectConvEmitter {
             let q = b.urem(row, grid)
             return (b.udiv(row, grid), b.udiv(q, phase.gridW), b.urem(q, phase.gridW))
         }
-        let geometry = (0..<count).map { r -> (base: Value, ah: Value, aw: Value) in
+        let geometry = (0..<count).map { r -> (base: Value, ah: Value, aw: Value, isLive: Value) in
             let (img, i, j) = decode(b.add(r0, .i64(r)))
             return (b.mul(img, sc * sourcePlane),
                     b.add(b.mul(i, phase.anchorScale), .i64(phase.anchorShift)),
-                    b.add(b.mul(j, phase.anchorScale), .i64(phase.anchorShift)))
+                    b.add(b.mul(j, phase.anchorScale), .i64(phase.anchorShift)),
+                    b.value("icmp slt i64 \(r), \(live)"))
         }
         let initial = Array(repeating: (type: v16, initial: Value.zeroinitializer), count: count * vectors)
-        let acc = b.loop(from: .i64(0), to: .i64(phase.tapsH * phase.tapsW), carried: initial, hint: "tap") { ta, acc in
+        // Kept a loop: fully unrolled (LLVM would, for 9 or fewer taps), every tile shape's
+        // channel loop is copied per tap, which cost seconds of cold compile per step.
+        let acc = b.loop(from: .i64(0), to: .i64(phase.tapsH * phase.tapsW), carried: initial, hint: "tap",
+                         properties: ["!{!\"llvm.loop.unroll.disable\"}"]) { ta, acc in
             let a = b.udiv(ta, phase.tapsW), bb = b.urem(ta, phase.tapsW)
             let u = b.add(b.mul(a, phase.tapStep), .i64(phase.u0)), v = b.add(b.mul(bb, phase.tapStep), .i64(phase.v0))
             let dh = b.add(b.mul(a, phase.tapSign), .i64(phase.dh0)), dw = b.add(b.mul(bb, phase.tapSign), .i64(phase.dw0))
@@ -247,7 +246,7 @@ struct IndirectConvEmitter {
             var strides: [Value] = []
             for g in geometry {
                 let ih = b.add(g.ah, dh), iw = b.add(g.aw, dw)
-                let valid = b.and(b.ult(ih, source.h), b.ult(iw, source.w))
+                let valid = b.and(g.isLive, b.and(b.ult(ih, source.h), b.ult(iw, source.w)))
                 let offset = b.add(g.base, b.add(b.mul(ih, source.w), iw))
                 // Not `inbounds`: a tap outside the source computes an address outside it (unused).
                 let p = b.value("getelementptr float, ptr \(src), i64 \(offset)", hint: "xp")
@@ -284,12 +283,15 @@ struct IndirectConvEmitter {
         }
         // The output at the tile's pixels, a channel plane at a time.
         let outPlane = output.h * output.w
-        b.forEach(from: .i64(0), to: .i64(count), hint: "sr") { r in
+        b.forEach(from: .i64(0), to: live, hint: "sr") { r in
             let (img, i, j) = decode(b.add(r0, r))
             let y = b.add(b.mul(i, phase.outScale), .i64(phase.outH0))
             let x = b.add(b.mul(j, phase.outScale), .i64(phase.outW0))
             let base = b.add(b.mul(img, columns * outPlane), b.add(b.mul(y, output.w), x))
-            b.forEach(from: .i64(0), to: .i64(width), hint: "sj") { jj in
+            // A plain loop: vectorized or unrolled, its strided stores and the epilogue were
+            // copied many times over for little gain (cold compile time).
+            b.forEach(from: .i64(0), to: .i64(width), hint: "sj",
+                      properties: ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.enable\", i1 false}"]) { jj in
                 let column = b.add(j0, jj)
                 var value = b.loadFloat(tileBuffer, b.add(b.mul(r, panelWidth), jj))
                 if let epilogue { value = epilogue.emit(b, value, [img, column, y, x], extraPointers) }

@@ -128,6 +128,22 @@ public final class LLVMText {
     /// The placeholder the back edge of hinted loop `k` names (`@@LOOP<k>@@`).
     public static func loopPlaceholder(_ k: Int) -> String { "@@LOOP\(k)@@" }
 
+    /// `texts` (each a function with its own `@@LOOP<k>@@` placeholders from 0) with the
+    /// loop metadata ids numbered module-wide.
+    public static func numberingLoops(_ texts: [String]) -> [String] {
+        var next = 0
+        return texts.map { text in
+            var t = text
+            var k = 0
+            while t.contains(loopPlaceholder(k)) {
+                t = t.replacingAll(loopPlaceholder(k), with: "\(next)")
+                next += 1
+                k += 1
+            }
+            return t
+        }
+    }
+
     /// The metadata definitions of the hinted loops, each a distinct self-referencing node
     /// (`!@@LOOP0@@ = distinct !{!@@LOOP0@@, …}`), ids still placeholders.
     public var loopMetadata: String {
@@ -219,8 +235,13 @@ public struct KernelFunctionText {
     public static let end = Value.local("end")
 
     /// The function as a module of its own: its declarations, then `text`.
-    public var moduleText: String {
-        declarations.sorted().map { $0 + "\n" }.joined() + "\n" + text
+    public var moduleText: String { Self.module([self]) }
+
+    /// One module of `functions`: their declarations, then their texts, loop metadata ids
+    /// numbered across them.
+    public static func module(_ functions: [KernelFunctionText]) -> String {
+        let declarations = Set(functions.flatMap(\.declarations)).sorted()
+        return (declarations + [""] + LLVMText.numberingLoops(functions.map(\.text))).joined(separator: "\n")
     }
 
     /// The two functions as IR text (the body must end with `ret void`).

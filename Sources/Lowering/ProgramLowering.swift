@@ -91,17 +91,9 @@ public struct LoweredProgram: Sendable {
         let symbol = sanitize(name)
         let names = bodies.indices.map { "\(symbol)_k\($0)" }
         // Loop metadata ids: `@@LOOP<k>@@` is local to a function's text; number them module-wide.
-        var nextLoopID = 0
-        let texts = bodies.enumerated().map { i, body in
-            var t = body.replacingAll(KernelLowering.placeholder, with: names[i])
-            var k = 0
-            while t.contains(LLVMText.loopPlaceholder(k)) {
-                t = t.replacingAll(LLVMText.loopPlaceholder(k), with: "\(nextLoopID)")
-                nextLoopID += 1
-                k += 1
-            }
-            return t
-        }
+        let texts = LLVMText.numberingLoops(bodies.enumerated().map { i, body in
+            body.replacingAll(KernelLowering.placeholder, with: names[i])
+        })
         var module = "; MetaJIT module \(name): \(p.kernels.count) kernels, \(bodies.count) distinct functions\n"
         module += "source_filename = \"\(symbol)\"\n\n"
         for d in declarations.sorted() { module += d + "\n" }

@@ -50,8 +50,7 @@ enum ConvKernelBench {
             kernels.append((s, "filter grad", "im2col lines", DenseKernels.conv2dFilterGrad(s, name: "gl\(i)", packing: .lines, unit: unit),
                             [w] + filter))
         }
-        let declarations = Set(kernels.flatMap(\.kernel.function.declarations)).sorted()
-        let text = (declarations + kernels.map(\.kernel.function.text)).joined(separator: "\n")
+        let text = KernelFunctionText.module(kernels.map(\.kernel.function))
         let module = try LLVMJIT(cache: CompileCache()).compile(module: text, name: "conv_kernels")
         var rng = SeededRandom(seed: 3)
         let buffers = kernels.map { k in

@@ -32,8 +32,7 @@ import Testing
     /// Compiles all cases into one module, runs each with one call and with the range split
     /// in two (and three) chunks, and compares with the reference.
     func check(_ cases: [Case]) throws {
-        let declarations = Set(cases.flatMap(\.kernel.function.declarations)).sorted()
-        let text = (declarations + cases.map(\.kernel.function.text)).joined(separator: "\n")
+        let text = KernelFunctionText.module(cases.map(\.kernel.function))
         let module = try LLVMJIT().compile(module: text, name: "dense")
         for c in cases {
             let extent = c.kernel.outerExtent
