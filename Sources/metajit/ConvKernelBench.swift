@@ -45,6 +45,16 @@ enum ConvKernelBench {
                                 [x] + backward))
                 kernels.append((s, "input grad", "indirect", DenseKernels.indirectConvolution(s, inputGradient: true, name: "di\(i)", unit: unit),
                                 [x] + backward))
+                // With the ReLU mask of the layer below as epilogue, as in the MAML step.
+                let mask = reluMask(s)
+                kernels.append((s, "input grad + ReLU mask", "chosen", DenseKernels.conv2dInputGrad(s, name: "dm\(i)", epilogue: mask, unit: unit),
+                                [x] + backward + [x]))
+                kernels.append((s, "input grad + ReLU mask", "col2im",
+                                DenseKernels.conv2dInputGrad(s, name: "dmc\(i)", epilogue: mask, indirect: false, unit: unit),
+                                [x] + backward + [x]))
+                kernels.append((s, "input grad + ReLU mask", "indirect",
+                                DenseKernels.indirectConvolution(s, inputGradient: true, name: "dmi\(i)", epilogue: mask, unit: unit),
+                                [x] + backward + [x]))
             }
             kernels.append((s, "filter grad", "chosen", DenseKernels.conv2dFilterGrad(s, name: "g\(i)", unit: unit), [w] + filter))
             kernels.append((s, "filter grad", "im2col lines", DenseKernels.conv2dFilterGrad(s, name: "gl\(i)", packing: .lines, unit: unit),
@@ -75,6 +85,21 @@ enum ConvKernelBench {
             let k = kernels[i], s = k.spec
             return Row(shape: "x=[\(s.n),\(s.c),\(s.h),\(s.w)] w=[\(s.o),\(s.c),\(s.kh),\(s.kw)] s\(s.stride)", form: k.form,
                        variant: k.variant, gflops: Double(k.kernel.flops) / best[i] / 1e9, seconds_per_call: best[i])
+        }
+    }
+
+    /// `select(x[index] > 0, acc, 0)` over dx's index `[n, c, y, x]`: ReLU's backward.
+    static func reluMask(_ s: ConvSpec) -> Epilogue {
+        Epilogue(extraBuffers: 1) { b, value, index, extra in
+            var flat = index[0].description
+            for (axis, size) in [(1, s.c), (2, s.h), (3, s.w)] {
+                flat = b.value("mul nsw i64 \(flat), \(size)").description
+                flat = b.value("add nsw i64 \(flat), \(index[axis])").description
+            }
+            let p = b.value("getelementptr inbounds float, ptr \(extra[0]), i64 \(flat)")
+            let x = b.value("load float, ptr \(p), align 4")
+            let positive = b.value("fcmp ogt float \(x), 0.0")
+            return b.value("select i1 \(positive), float \(value), float 0.0")
         }
     }
 

@@ -253,6 +253,8 @@ import Testing
         shapes.append(ConvSpec(n: 2, c: 3, h: 7, w: 6, o: 4, kh: 1, kw: 1, stride: 2, padding: 0))
         // Conv-4's 2×2-output layer of 5 images (indirect by default).
         shapes.append(ConvSpec(n: 5, c: 16, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1))
+        // 64 KiB of dx per image: the indirect kernel takes one image per group (three groups).
+        shapes.append(ConvSpec(n: 3, c: 64, h: 16, w: 16, o: 8, kh: 3, kw: 3, stride: 2, padding: 1))
         for (idx, s) in shapes.enumerated() {
             let dy = rng.array(s.n * s.o * s.outH * s.outW), w = rng.array(s.o * s.c * s.kh * s.kw)
             var dx = [Double](repeating: 0, count: s.n * s.c * s.h * s.w)
