@@ -319,19 +319,11 @@ final class DenseGemmEmitter {
             }
             return
         }
-        // After the first block of k, add what earlier blocks stored (the select keeps
-        // whatever the output held before the first block out of the sum).
+        // After the first block of k, add what earlier blocks stored.
         for r in 0..<rows {
             for v in 0..<nvp {
                 let width = v == nvp - 1 ? lastWidth : 16
-                let p = b.gep(cRows[r], .i64(16 * v))
-                var x = acc[r * nvp + v]
-                if let first {
-                    let old = loadVector(p, width: width, align: 4)
-                    let earlier = b.value("select i1 \(first), \(v16) zeroinitializer, \(v16) \(old)")
-                    x = b.value("fadd \(v16) \(x), \(earlier)")
-                }
-                storeVector(x, p, width: width)
+                accumulateStore(acc[r * nvp + v], b.gep(cRows[r], .i64(16 * v)), width: width, first: first)
             }
         }
         guard let epilogue else { return }
@@ -375,13 +367,7 @@ final class DenseGemmEmitter {
                 for r in 0..<rows {
                     let rowBase = b.add(b.mul(bi, m * n), b.mul(b.add(i0, .i64(r)), pixels))
                     let p = b.gep(out, b.add(b.add(rowBase, c0), b.mul(g0, (m - 1) * pixels)))
-                    var x = acc[r * nvp + v]
-                    if let first {
-                        let old = loadVector(p, width: width, align: 4)
-                        let earlier = b.value("select i1 \(first), \(v16) zeroinitializer, \(v16) \(old)")
-                        x = b.value("fadd \(v16) \(x), \(earlier)")
-                    }
-                    storeVector(x, p, width: width)
+                    accumulateStore(acc[r * nvp + v], p, width: width, first: first)
                 }
             }
             b.ifThen(b.value("xor i1 \(inOne), true")) {
@@ -428,6 +414,20 @@ final class DenseGemmEmitter {
                 }
             }
         }
+    }
+
+    /// Stores the first `width` lanes of `x` at `p`; after the first block of k (`first`
+    /// false) it adds what earlier blocks stored there (the select keeps whatever the output
+    /// held before the first block out of the sum).
+    private func accumulateStore(_ x: Value, _ p: Value, width: Int, first: Value?) {
+        var sum = x
+        if let first {
+            let v16 = Self.vector
+            let old = loadVector(p, width: width, align: 4)
+            let earlier = b.value("select i1 \(first), \(v16) zeroinitializer, \(v16) \(old)")
+            sum = b.value("fadd \(v16) \(x), \(earlier)")
+        }
+        storeVector(sum, p, width: width)
     }
 
     // MARK: vectors

@@ -152,6 +152,18 @@ import Testing
         try check(cases)
     }
 
+    /// The forward convolution of `x` by `w` in Float64.
+    static func forwardReference(_ s: ConvSpec, _ x: [Float], _ w: [Float]) -> [Double] {
+        var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
+        convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
+        return y
+    }
+
+    /// `biasRelu` on a reference laid out `[n, channel, per]`.
+    static func biasReluReference(_ v: [Double], _ bias: [Float], per: Int) -> [Double] {
+        v.indices.map { max(0, v[$0] + Double(bias[($0 / per) % bias.count])) }
+    }
+
     /// Bias per column from buffer 3, then ReLU.
     static var biasRelu: Epilogue { Epilogue(extraBuffers: 1) { b, x, index, extra in
         let p = b.value("getelementptr inbounds float, ptr \(extra[0]), i64 \(index[index.count == 3 ? 2 : 1])")
@@ -185,8 +197,7 @@ import Testing
         var cases: [Case] = []
         for (idx, s) in Self.convShapes.enumerated() {
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
-            var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
-            Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
+            let y = Self.forwardReference(s, x, w)
             cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cf\(idx)", unit: unit), inputs: [x, w], expected: y,
                               label: "conv2d \(s) \(unit)"))
             cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cg\(idx)", packing: .gathers, unit: unit), inputs: [x, w],
@@ -194,8 +205,7 @@ import Testing
             // Per-output-channel bias + ReLU (a few shapes: every kernel costs compile time).
             guard [0, 4, 6].contains(idx) else { continue }
             let bias = rng.array(s.o)
-            let per = s.outH * s.outW
-            let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
+            let ye = Self.biasReluReference(y, bias, per: s.outH * s.outW)
             cases.append(Case(kernel: DenseKernels.conv2d(s, name: "cfe\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, w, bias], expected: ye, label: "conv2d+bias+relu \(s)"))
         }
@@ -217,14 +227,12 @@ import Testing
         var cases: [Case] = []
         for (idx, s) in shapes.enumerated() {
             let x = rng.array(s.n * s.c * s.h * s.w), w = rng.array(s.o * s.c * s.kh * s.kw)
-            var y = [Double](repeating: 0, count: s.n * s.o * s.outH * s.outW)
-            Self.convLoop(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
+            let y = Self.forwardReference(s, x, w)
             cases.append(Case(kernel: DenseKernels.indirectConvolution(s, name: "ic\(idx)", unit: unit),
                               inputs: [x, w], expected: y, label: "conv2d (indirect) \(s) \(unit)"))
             guard idx % 2 == 0 else { continue }
             let bias = rng.array(s.o)
-            let per = s.outH * s.outW
-            let ye = y.indices.map { max(0, y[$0] + Double(bias[($0 / per) % s.o])) }
+            let ye = Self.biasReluReference(y, bias, per: s.outH * s.outW)
             cases.append(Case(kernel: DenseKernels.indirectConvolution(s, name: "ice\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, w, bias], expected: ye, label: "conv2d (indirect) +bias+relu \(s)"))
         }
