@@ -68,7 +68,7 @@ public final class CompiledModule: Sendable {
         }
         let path = "/tmp/perf-\(getpid()).map"
         guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else { return }
         handle.seekToEndOfFile()
