@@ -13,6 +13,10 @@ import Passes
 /// | input grad  | n·c/2 | 2·kh·kw | outH·outW | o   | wᵀ                 | dy, in place; C buffered, then dx row by row (col2im) |
 /// | filter grad | 1     | o | c·kh·kw  | n·outH·outW | dy              | im2colᵀ(x), gathered     |
 ///
+/// Where `IndirectConvEmitter.applies`, the forward convolution and the input gradient are
+/// instead GEMMs over pixels × channels whose A (x, or dy) is read in place through one
+/// pointer per tile row and tap (see there); the table's forms remain for the other shapes.
+///
 /// The micro-kernel keeps an `mr × nv·16` tile of C in `<16 x float>` registers (6×64, 8×48,
 /// 12×32 or 8×16 depending on n: 24 accumulators of the 32 zmm registers), broadcasts one A
 /// element per row and k, and multiplies it with `nv` vectors of one B row (`fmul`/`fadd

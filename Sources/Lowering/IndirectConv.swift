@@ -102,9 +102,8 @@ struct IndirectConvEmitter {
         }
     }
 
-    private var rows: Int { Self.dimensions(form, spec).rows }
-    private var columns: Int { Self.dimensions(form, spec).columns }
-    private var sourceChannels: Int { Self.dimensions(form, spec).sourceChannels }
+    /// The GEMM's rows (pixels of all phases), columns and source channels (`dimensions`).
+    let rows, columns, sourceChannels: Int
     private var taps: Int { spec.kh * spec.kw }
     private var k: Int { taps * sourceChannels }
     private var panelWidth: Int { nv * 16 }
@@ -131,8 +130,8 @@ struct IndirectConvEmitter {
         function = KernelFunctionText(name: name, bufferCount: 3 + extra)
         b = function.body
         extraPointers = (0..<extra).map { KernelFunctionText.pointer(3 + $0) }
-        let d = Self.dimensions(form, spec)
-        (mr, nv) = DenseGemmEmitter.tile(m: d.rows, n: d.columns, unit: unit)
+        (rows, columns, sourceChannels) = Self.dimensions(form, spec)
+        (mr, nv) = DenseGemmEmitter.tile(m: rows, n: columns, unit: unit)
         let s = spec
         switch form {
         case .forward:
