@@ -81,6 +81,13 @@ public enum DenseKernels {
         IndirectConvEmitter(inputGradient ? .inputGradient : .forward, spec: s, name: name, epilogue: epilogue, unit: unit).finish()
     }
 
+    /// The filter gradient of `s` with x read in place (`IndirectFilterGradEmitter`),
+    /// whether or not `conv2dFilterGrad` would choose it; for tests and kernel A/Bs.
+    public static func indirectFilterGradient(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
+                                              unit: VectorUnit = .avx512) -> DenseKernel {
+        IndirectFilterGradEmitter(spec: s, name: name, epilogue: epilogue, unit: unit).finish()
+    }
+
     /// Images per GEMM of the forward convolution `s` without epilogue (1 unless grouping
     /// images fills clearly more of the 16-lane column vectors; see `conv2d`).
     public static func forwardImageGroup(_ s: ConvSpec, unit: VectorUnit = .avx512) -> Int {
@@ -110,6 +117,9 @@ public enum DenseKernels {
     /// dy [n,o,outH,outW], extras…`; the epilogue gets indices `[o, c, u, v]`.
     public static func conv2dFilterGrad(_ s: ConvSpec, name: String, epilogue: Epilogue? = nil,
                                         packing: Im2colPacking = .automatic, unit: VectorUnit = .avx512) -> DenseKernel {
+        if packing == .automatic && IndirectFilterGradEmitter.applies(s, unit: unit) {
+            return IndirectFilterGradEmitter(spec: s, name: name, epilogue: epilogue, unit: unit).finish()
+        }
         let operands = ConvFilterGradOperands(spec: s)
         let p = s.outH * s.outW
         let cols = s.c * s.kh * s.kw

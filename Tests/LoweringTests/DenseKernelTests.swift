@@ -308,6 +308,41 @@ import Testing
         try check(cases)
     }
 
+    /// The filter gradient with x read in place (tiles of one tap's channels over the pixels
+    /// inside x): every conv shape, Conv-4's strided 14×14 and 4×4 layers, ragged column
+    /// panels and channel blocks, several blocks of images (the last one short), with and
+    /// without an epilogue, under every range split.
+    @Test(arguments: Self.units) func indirectFilterGradMatchesReference(unit: VectorUnit) throws {
+        var rng = Rng(state: 29)
+        var cases: [Case] = []
+        var shapes = Self.convShapes
+        // Blocks of 3 images (x's 48 Ki floats), the last one short.
+        shapes.append(ConvSpec(n: 7, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1))
+        shapes.append(ConvSpec(n: 5, c: 64, h: 4, w: 4, o: 64, kh: 3, kw: 3, stride: 2, padding: 1))
+        shapes.append(ConvSpec(n: 2, c: 13, h: 9, w: 8, o: 37, kh: 3, kw: 3, stride: 2, padding: 1))
+        let blocked = shapes.count  // 2 (AVX2) or 1 (AVX-512) images per block: 3 or 5 blocks
+        shapes.append(ConvSpec(n: 5, c: 9, h: 20, w: 20, o: 17, kh: 3, kw: 3, stride: 1, padding: 1))
+        shapes.append(ConvSpec(n: 2, c: 10, h: 11, w: 9, o: 5, kh: 5, kw: 5, stride: 3, padding: 2))
+        for (idx, s) in shapes.enumerated() {
+            let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
+            var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
+            Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
+            cases.append(Case(kernel: DenseKernels.indirectFilterGradient(s, name: "ifw\(idx)", unit: unit), inputs: [x, dy],
+                              expected: dw, label: "conv2dFilterGrad (indirect) \(s) \(unit)"))
+            guard idx >= blocked - 1 else { continue }
+            let bias = rng.array(s.c)
+            let per = s.kh * s.kw
+            let dwe = dw.indices.map { max(0, dw[$0] + Double(bias[($0 / per) % s.c])) }
+            cases.append(Case(kernel: DenseKernels.indirectFilterGradient(s, name: "ifwe\(idx)", epilogue: Self.biasRelu, unit: unit),
+                              inputs: [x, dy, bias], expected: dwe, label: "conv2dFilterGrad (indirect) +bias+relu \(s) \(unit)"))
+        }
+        try check(cases)
+        // Chosen for Conv-4's 64-channel layers, not for its 1-channel input layer.
+        #expect(DenseKernels.conv2dFilterGrad(shapes[blocked - 3], name: "cfa", unit: unit).function.text.contains("slab"))
+        let input = ConvSpec(n: 75, c: 1, h: 28, w: 28, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
+        #expect(!DenseKernels.conv2dFilterGrad(input, name: "cfb", unit: unit).function.text.contains("slab"))
+    }
+
     /// The line-by-line im2col packing (the fallback for operands too large for the gather
     /// tables) on the same shapes as the gathered default.
     @Test func linePackedConvolutionsMatchReference() throws {
@@ -339,13 +374,13 @@ import Testing
         let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
         var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
         Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
-        let k = DenseKernels.conv2dFilterGrad(s, name: "pfw")
+        let k = DenseKernels.conv2dFilterGrad(s, name: "pfw", packing: .gathers)
         #expect(k.function.declarations.contains { $0.contains("@llvm.prefetch") })
         let ir = try LLVMJIT().optimizedIR(irText: k.function.moduleText, name: k.function.name)
         #expect(ir.contains("call void @llvm.prefetch"), "no prefetch left after optimisation")
         try check([Case(kernel: k, inputs: [x, dy], expected: dw, label: "conv2dFilterGrad (prefetching) \(s)")])
         let small = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
-        #expect(!DenseKernels.conv2dFilterGrad(small, name: "npfw").function.declarations.contains { $0.contains("prefetch") })
+        #expect(!DenseKernels.conv2dFilterGrad(small, name: "npfw", packing: .gathers).function.declarations.contains { $0.contains("prefetch") })
     }
 
     /// Forward convolutions whose output maps leave lanes idle run several images per GEMM
@@ -391,7 +426,7 @@ import Testing
     /// the padding's zeros from the mask; the line packer is not used.
     @Test func stridedConvolutionPacksByGathers() throws {
         let s = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
-        for k in [DenseKernels.conv2d(s, name: "gf", packing: .gathers), DenseKernels.conv2dFilterGrad(s, name: "gw")] {
+        for k in [DenseKernels.conv2d(s, name: "gf", packing: .gathers), DenseKernels.conv2dFilterGrad(s, name: "gw", packing: .gathers)] {
             let f = k.function
             #expect(f.declarations.contains { $0.contains("@llvm.masked.gather.v16f32") })
             #expect(f.globals.count == 3)
