@@ -219,13 +219,14 @@ struct IndirectConvEmitter {
                 // phase read zeros and are not stored (a second, smaller tile would double the code).
                 let lo = b.smax(b.sub(KernelFunctionText.begin, base), .i64(phaseStart))
                 let hi = b.smin(b.sub(KernelFunctionText.end, base), .i64(phaseStart + blocks(phase)))
-                for shape in panelShapes {
-                    b.forEach(from: .i64(shape.first), to: .i64(shape.first + shape.count), hint: "jp") { jp in
-                        let j0 = b.mul(jp, panelWidth)
-                        b.forEach(from: lo, to: hi, hint: "ib") { ib in
-                            let r0 = b.mul(b.sub(ib, .i64(phaseStart)), mr)
-                            let live = b.smin(.i64(mr), b.sub(.i64(phaseRows), r0))
-                            tile(phase, firstImage, r0, live: live, j0, shape.vectors, shape.width,
+                // Row block major: a block's source rows are re-read from L1 by every panel
+                // (panel major re-read all of x from memory per panel inside the step).
+                b.forEach(from: lo, to: hi, hint: "ib") { ib in
+                    let r0 = b.mul(b.sub(ib, .i64(phaseStart)), mr)
+                    let live = b.smin(.i64(mr), b.sub(.i64(phaseRows), r0))
+                    for shape in panelShapes {
+                        b.forEach(from: .i64(shape.first), to: .i64(shape.first + shape.count), hint: "jp") { jp in
+                            tile(phase, firstImage, r0, live: live, b.mul(jp, panelWidth), shape.vectors, shape.width,
                                  wt: wt, zero: zero, tileBuffer: tileBuffer)
                         }
                     }

@@ -27,12 +27,15 @@ import Testing
         }
     }
 
-    /// The filter gradient's column panels are 32 wide on AVX-512 and 16 on AVX2: the
-    /// kernel's outer range (batch × panels) says which.
+    /// The im2col filter gradient's column panels are 32 wide on AVX-512 and 16 on AVX2 (its
+    /// outer range: batch × panels); the indirect one's output-channel panels are 64 and 16
+    /// wide (its outer range: panels × 9 taps × 11 blocks of 6 channels).
     @Test func filterGradientPanelsFollowTheUnit() {
         let s = ConvSpec(n: 5, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, stride: 2, padding: 1)
-        #expect(DenseKernels.conv2dFilterGrad(s, name: "a", unit: .avx512).outerExtent == 576 / 32)
-        #expect(DenseKernels.conv2dFilterGrad(s, name: "b", unit: .avx2).outerExtent == 576 / 16)
+        #expect(DenseKernels.conv2dFilterGrad(s, name: "a", packing: .gathers, unit: .avx512).outerExtent == 576 / 32)
+        #expect(DenseKernels.conv2dFilterGrad(s, name: "b", packing: .gathers, unit: .avx2).outerExtent == 576 / 16)
+        #expect(DenseKernels.conv2dFilterGrad(s, name: "c", unit: .avx512).outerExtent == 1 * 9 * 11)
+        #expect(DenseKernels.conv2dFilterGrad(s, name: "d", unit: .avx2).outerExtent == 4 * 9 * 11)
     }
 
     /// Names parse; the host's unit is the one LLVM's features say (unless overridden).
