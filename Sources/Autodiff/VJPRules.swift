@@ -26,7 +26,10 @@ enum VJPRules {
             case .tanh: return [try g * (1 - y * y)]
             case .relu:
                 // NOTE: subgradient 0 at x == 0 (the derivative from the left), as in PyTorch and JAX.
-                return [try select(x[0].compare(.gt, x[0].scalar(0)), g, g.scalar(0))]
+                // The mask reads the result (y > 0 exactly where x > 0): then x is dead once y
+                // is computed, and fusion folds the producer of x (a batch norm) into the ReLU
+                // instead of storing both.
+                return [try select(y.compare(.gt, y.scalar(0)), g, g.scalar(0))]
             }
         case .binary(let op):
             let (lhs, rhs) = (x[0], x[1])

@@ -173,7 +173,59 @@ public enum KernelLowering {
                 keptLoops(depth + 1, index + [i])
             }
         }
-        if kept.isEmpty {
+        // A sum whose outer reduced axes lie outside the kept ones in memory (a batch-norm
+        // statistic over [n, c, h·w]: kept c, reduced n and h·w): per kept index the loop nest
+        // would read n runs of h·w values a whole image apart, each run starting with a cache
+        // miss the prefetcher cannot foresee. Loop over the outer reduced axes first instead
+        // and add each kept index's inner sum into the output, so that the chunk streams
+        // through memory in address order (measured on Conv-4's [75, 64, 196] statistics
+        // inside the MAML step: 7.5–11 GB/s before).
+        let views = IndexSpace.views(e)
+        let streams = !argmax && reduceKind == .sum && dtype == .f32 && p.buffers[k.output].dtype == .f32
+            && !kept.isEmpty && red.count >= 2
+            && views.contains { v in v.strides[kept.count] > v.strides[0] && v.strides[0] > 0 }
+        if streams {
+            let f = ExprEmitter.reg(dtype)
+            func keptNest(_ depth: Int, _ index: [Value], _ visit: ([Value]) -> Void) {
+                if depth == kept.count { visit(index); return }
+                let from = depth == 0 ? KernelFunctionText.begin : .i64(0)
+                let to = depth == 0 ? KernelFunctionText.end : .i64(kept[depth])
+                b.forEach(from: from, to: to, hint: "i") { i in keptNest(depth + 1, index + [i], visit) }
+            }
+            func outPointer(_ keptIndex: [Value]) -> Value {
+                var outIndex = Value.i64(0)
+                for (a, i) in keptIndex.enumerated() { outIndex = b.add(outIndex, b.mul(i, outStrides[a])) }
+                return b.gep(KernelFunctionText.pointer(0), outIndex)
+            }
+            keptNest(0, []) { index in b.emit("store \(f) 0.0, ptr \(outPointer(index)), align 4") }
+            var declarations = em.declarations
+            func outerNest(_ depth: Int, _ reducedIndex: [Value]) {
+                if depth == red.count - 1 {
+                    keptNest(0, []) { keptIndex in
+                        let extent = red[depth]
+                        let hints: [String] = extent >= 8 && extent <= 1024
+                            ? ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.width\", i32 8}",
+                               "!{!\"llvm.loop.interleave.count\", i32 \(extent >= 16 ? 2 : 1)}"]
+                            : []
+                        let sum = b.loop(from: .i64(0), to: .i64(extent), carried: [(f, .literal("0.0"))], hint: "r",
+                                         properties: hints) { i, acc in
+                            var inner = ExprEmitter(b: b, index: keptIndex + reducedIndex + [i], pointer: table.pointer)
+                                .carrying(declarations)
+                            let v = inner.emit(e)
+                            declarations = inner.declarations
+                            return [b.value("fadd reassoc \(f) \(acc[0]), \(v)")]
+                        }[0]
+                        let target = outPointer(keptIndex)
+                        let old = b.value("load \(f), ptr \(target), align 4")
+                        b.emit("store \(f) \(b.value("fadd \(f) \(old), \(sum)")), ptr \(target), align 4")
+                    }
+                    return
+                }
+                b.forEach(from: .i64(0), to: .i64(red[depth]), hint: "ro") { i in outerNest(depth + 1, reducedIndex + [i]) }
+            }
+            outerNest(0, [])
+            em = ExprEmitter(b: b, index: [], pointer: table.pointer).carrying(declarations)
+        } else if kept.isEmpty {
             // A scalar result: the range is [0, 1).
             b.forEach(from: KernelFunctionText.begin, to: KernelFunctionText.end, hint: "i") { _ in body([]) }
         } else {
