@@ -158,7 +158,8 @@ struct IndirectFilterGradEmitter {
                 let clamped = b.smin(o, .i64(s.o - 1))
                 let source = b.mul(b.add(b.mul(b.add(n0, img), s.o), clamped), pixels)
                 let target = b.add(b.mul(img, pixels * panelWidth), jj)
-                b.forEach(from: .i64(0), to: .i64(pixels), hint: "pp") { p in
+                b.forEach(from: .i64(0), to: .i64(pixels), hint: "pp",
+                          properties: ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.enable\", i1 false}"]) { p in
                     let v = b.loadFloat(dy, b.add(source, p))
                     let value = b.value("select i1 \(inside), float \(v), float 0.0")
                     b.emit("store float \(value), ptr \(b.gep(slab, b.add(target, b.mul(p, panelWidth)))), align 4")
@@ -201,7 +202,8 @@ struct IndirectFilterGradEmitter {
                 let sourceRow = b.add(b.mul(i, s.stride), b.sub(u, .i64(s.padding)))
                 let xRow = b.add(imageBase, b.add(b.mul(sourceRow, s.w), b.sub(v, .i64(s.padding))))
                 let kRow = b.add(kImage, b.mul(i, s.outW))
-                return b.loop(from: jLo, to: jHi, carried: acc.map { (v16, $0) }, hint: "oj") { j, acc in
+                return b.loop(from: jLo, to: jHi, carried: acc.map { (v16, $0) }, hint: "oj",
+                              properties: ["!{!\"llvm.loop.unroll.disable\"}"]) { j, acc in
                     let offset = b.add(xRow, b.mul(j, s.stride))
                     let row = b.mul(b.add(kRow, j), panelWidth)
                     let bv = (0..<nv).map { vi in
