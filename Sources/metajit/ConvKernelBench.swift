@@ -59,9 +59,7 @@ enum ConvKernelBench {
             kernels.append((s, "filter grad", "chosen", DenseKernels.conv2dFilterGrad(s, name: "g\(i)", unit: unit), [w] + filter))
             kernels.append((s, "filter grad", "im2col gathers", DenseKernels.conv2dFilterGrad(s, name: "gg\(i)", packing: .gathers, unit: unit),
                             [w] + filter))
-            if s.c > 1 {
-                kernels.append((s, "filter grad", "indirect", DenseKernels.indirectFilterGradient(s, name: "gi\(i)", unit: unit), [w] + filter))
-            }
+            kernels.append((s, "filter grad", "indirect", DenseKernels.indirectFilterGradient(s, name: "gi\(i)", unit: unit), [w] + filter))
             kernels.append((s, "filter grad", "im2col lines", DenseKernels.conv2dFilterGrad(s, name: "gl\(i)", packing: .lines, unit: unit),
                             [w] + filter))
         }
