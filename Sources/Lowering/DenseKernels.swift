@@ -15,7 +15,10 @@ import Passes
 ///
 /// Where `IndirectConvEmitter.applies`, the forward convolution and the input gradient are
 /// instead GEMMs over pixels × channels whose A (x, or dy) is read in place through one
-/// pointer per tile row and tap (see there); the table's forms remain for the other shapes.
+/// pointer per tile row and tap (see there); where `IndirectFilterGradEmitter.applies`
+/// (8 or more input channels), the filter gradient is `dwᵀ = im2col(x)·dyᵀ` with x read in
+/// place by tiles of one tap's channels and dyᵀ packed per image block. The table's forms
+/// remain for the other shapes.
 ///
 /// The micro-kernel keeps an `mr × nv·16` tile of C in `<16 x float>` registers (6×64, 8×48,
 /// 12×32 or 8×16 depending on n: 24 accumulators of the 32 zmm registers), broadcasts one A
