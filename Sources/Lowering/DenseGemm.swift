@@ -271,16 +271,7 @@ final class DenseGemmEmitter {
             } else {
                 ak = operands.aColumnOffset(b, batch: bi, k: kk)
             }
-            var next = acc
-            for r in 0..<rows {
-                let a = b.loadFloat(rowPointers[r], ak)
-                let splat = b.splat16(a, "float")
-                for v in 0..<nvp {
-                    let prod = b.value("fmul contract \(v16) \(splat), \(bv[v])")
-                    next[r * nvp + v] = b.value("fadd contract \(v16) \(acc[r * nvp + v]), \(prod)")
-                }
-            }
-            return next
+            return b.rankOneUpdate(acc, rows: rows, vectors: bv) { r in b.loadFloat(rowPointers[r], ak) }
         }
         // Store (accumulating onto earlier k blocks).
         let out = KernelFunctionText.pointer(0)

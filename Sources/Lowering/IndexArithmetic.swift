@@ -81,6 +81,23 @@ extension LLVMText {
         return value("shufflevector \(v) \(ins), \(v) poison, <16 x i32> zeroinitializer")
     }
 
+    /// One k step of a register tile: `acc[r·n + v] += splat(row(r)) · vectors[v]` for
+    /// `rows` rows and the n = `vectors.count` vectors of a B row (`fmul`/`fadd contract`,
+    /// which the backend fuses into FMAs). `row(r)` emits row r's A element, just before its
+    /// products.
+    func rankOneUpdate(_ acc: [Value], rows: Int, vectors: [Value], row: (Int) -> Value) -> [Value] {
+        let v16 = DenseGemmEmitter.vector, n = vectors.count
+        var next = acc
+        for r in 0..<rows {
+            let splat = splat16(row(r), "float")
+            for v in 0..<n {
+                let prod = value("fmul contract \(v16) \(splat), \(vectors[v])")
+                next[r * n + v] = value("fadd contract \(v16) \(acc[r * n + v]), \(prod)")
+            }
+        }
+        return next
+    }
+
     /// The address of float element `offset` of `pointer`.
     func gep(_ pointer: Value, _ offset: Value) -> Value {
         if offset.constant == 0 { return pointer }

@@ -280,17 +280,11 @@ struct IndirectConvEmitter {
                 let bv = (0..<vectors).map { vi in
                     b.value("load \(v16), ptr \(b.gep(wt, b.add(row, .i64(16 * vi)))), align 64")
                 }
-                var next = Array(carried[0..<(count * vectors)])
                 var moved: [Value] = []
-                for r in 0..<count {
+                let next = b.rankOneUpdate(Array(carried[0..<(count * vectors)]), rows: count, vectors: bv) { r in
                     let pointer = carried[count * vectors + r]
-                    let x = b.value("load float, ptr \(pointer), align 4")
-                    let splat = b.splat16(x, "float")
-                    for vi in 0..<vectors {
-                        let prod = b.value("fmul contract \(v16) \(splat), \(bv[vi])")
-                        next[r * vectors + vi] = b.value("fadd contract \(v16) \(carried[r * vectors + vi]), \(prod)")
-                    }
                     moved.append(b.value("getelementptr float, ptr \(pointer), i64 \(strides[r])", hint: "xn"))
+                    return b.value("load float, ptr \(pointer), align 4")
                 }
                 return next + moved
             }

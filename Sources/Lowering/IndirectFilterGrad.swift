@@ -209,16 +209,7 @@ struct IndirectFilterGradEmitter {
                     let bv = (0..<nv).map { vi in
                         b.value("load \(v16), ptr \(b.gep(slab, b.add(row, .i64(16 * vi)))), align 64")
                     }
-                    var next = acc
-                    for r in 0..<mr {
-                        let a = b.loadFloat(rows[r], offset)
-                        let splat = b.splat16(a, "float")
-                        for vi in 0..<nv {
-                            let prod = b.value("fmul contract \(v16) \(splat), \(bv[vi])")
-                            next[r * nv + vi] = b.value("fadd contract \(v16) \(acc[r * nv + vi]), \(prod)")
-                        }
-                    }
-                    return next
+                    return b.rankOneUpdate(acc, rows: mr, vectors: bv) { r in b.loadFloat(rows[r], offset) }
                 }
             }
         }
