@@ -56,6 +56,7 @@ public struct CompileReport: Sendable, CustomStringConvertible {
         func ms(_ d: Duration) -> String { String(format: "%.1f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
         return """
             passes \(ms(passes)), fusion+planning \(ms(fusion)), lowering \(ms(lowering)), llvm \(ms(llvm.total)) (\(llvm.cache))
+            llvm phases, summed over the parts compiled in parallel: \(llvm)
             \(kernels) kernels, \(functions) distinct functions, arena \(arenaBytes / 1024) KiB (\(unplannedBytes / 1024) KiB without reuse)
             """
     }
