@@ -48,11 +48,16 @@ struct IndirectFilterGradEmitter {
     /// (a tile's rows are channels of one tap), one image's slab within `slabLimit` and the
     /// running sums within `sumsLimit`.
     static func applies(_ s: ConvSpec, unit: VectorUnit) -> Bool {
-        let (mr, nv) = DenseGemmEmitter.tile(m: s.kh * s.kw * s.c, n: s.o, unit: unit)
-        let rows = min(mr, max(1, s.c)), width = nv * 16
+        let (rows, nv) = tile(s, unit: unit), width = nv * 16
         let sums = s.kh * s.kw * ((s.c + rows - 1) / rows) * rows * ((s.o + width - 1) / width) * width
         let sizes = [s.n * s.c * s.h * s.w, s.n * s.o * s.outH * s.outW, s.o * s.c * s.kh * s.kw]
         return s.c >= 8 && s.outH * s.outW * width <= slabLimit && sums <= sumsLimit && sizes.allSatisfy { $0 < Int(Int32.max) }
+    }
+
+    /// The register tile: rows (channels of one tap, at most c) and vectors of 16 columns.
+    private static func tile(_ s: ConvSpec, unit: VectorUnit) -> (mr: Int, nv: Int) {
+        let (rows, vectors) = DenseGemmEmitter.tile(m: s.kh * s.kw * s.c, n: s.o, unit: unit)
+        return (max(1, min(rows, s.c)), vectors)
     }
 
     private var taps: Int { spec.kh * spec.kw }
@@ -76,10 +81,8 @@ struct IndirectFilterGradEmitter {
         function = KernelFunctionText(name: name, bufferCount: 3 + extra)
         b = function.body
         extraPointers = (0..<extra).map { KernelFunctionText.pointer(3 + $0) }
-        let (tileRows, vectors) = DenseGemmEmitter.tile(m: spec.kh * spec.kw * spec.c, n: spec.o, unit: unit)
-        mr = max(1, min(tileRows, spec.c))
-        nv = vectors
-        let slabPerImage = spec.outH * spec.outW * vectors * 16, sourcePerImage = spec.c * spec.h * spec.w
+        (mr, nv) = Self.tile(spec, unit: unit)
+        let slabPerImage = spec.outH * spec.outW * nv * 16, sourcePerImage = spec.c * spec.h * spec.w
         blockImages = max(1, min(spec.n, Self.slabLimit / max(1, slabPerImage), Self.sourceLimit / max(1, sourcePerImage)))
     }
 
@@ -114,36 +117,32 @@ struct IndirectFilterGradEmitter {
         let perPanel = rowTiles
         let first = b.sdiv(KernelFunctionText.begin, perPanel)
         let last = b.ceilDiv(KernelFunctionText.end, perPanel)
-        // The chunk's units (panel, row tile) in order, as `body(jp, j0, rt, unit)`.
-        func units(_ hint: String, _ body: (Value, Value, Value, Value) -> Void) {
+        // The chunk's panels, each before its row tiles: `panel(j0)`, then `unit(j0, rt,
+        // running sums of the unit)` for each of the panel's row tiles in the chunk.
+        func units(_ hint: String, panel: (Value) -> Void = { _ in }, _ unit: (Value, Value, Value) -> Void) {
             b.forEach(from: first, to: last, hint: hint) { jp in
-                let base = b.mul(jp, perPanel)
+                let base = b.mul(jp, perPanel), j0 = b.mul(jp, panelWidth)
+                panel(j0)
                 let lo = b.smax(b.sub(KernelFunctionText.begin, base), .i64(0))
                 let hi = b.smin(b.sub(KernelFunctionText.end, base), .i64(perPanel))
-                b.forEach(from: lo, to: hi, hint: hint + "r") { rt in body(jp, b.mul(jp, panelWidth), rt, b.add(base, rt)) }
+                b.forEach(from: lo, to: hi, hint: hint + "r") { rt in
+                    unit(j0, rt, b.gep(sums, b.mul(b.add(base, rt), tileFloats)))
+                }
             }
         }
-        units("zu") { _, _, _, unit in
+        units("zu") { _, _, tileSums in
             b.forEach(from: .i64(0), to: .i64(tileFloats / 16), hint: "zv") { q in
-                let p = b.gep(sums, b.add(b.mul(unit, tileFloats), b.mul(q, 16)))
-                b.emit("store \(DenseGemmEmitter.vector) zeroinitializer, ptr \(p), align 64")
+                b.emit("store \(DenseGemmEmitter.vector) zeroinitializer, ptr \(b.gep(tileSums, b.mul(q, 16))), align 64")
             }
         }
         b.forEach(from: .i64(0), to: .i64(imageBlocks), hint: "kb") { kb in
             let n0 = b.mul(kb, blockImages)
             let images = b.smin(.i64(blockImages), b.sub(.i64(s.n), n0))
-            b.forEach(from: first, to: last, hint: "jp") { jp in
-                let j0 = b.mul(jp, panelWidth)
-                let base = b.mul(jp, perPanel)
-                pack(j0: j0, n0: n0, images: images, slab: slab)
-                let lo = b.smax(b.sub(KernelFunctionText.begin, base), .i64(0))
-                let hi = b.smin(b.sub(KernelFunctionText.end, base), .i64(perPanel))
-                b.forEach(from: lo, to: hi, hint: "rt") { rt in
-                    tile(rt, n0: n0, images: images, slab: slab, sums: b.gep(sums, b.mul(b.add(base, rt), tileFloats)))
-                }
+            units("jp", panel: { j0 in pack(j0: j0, n0: n0, images: images, slab: slab) }) { _, rt, tileSums in
+                tile(rt, n0: n0, images: images, slab: slab, sums: tileSums)
             }
         }
-        units("su") { _, j0, rt, unit in store(rt, j0: j0, sums: b.gep(sums, b.mul(unit, tileFloats))) }
+        units("su") { j0, rt, tileSums in store(rt, j0: j0, sums: tileSums) }
         b.emit("ret void")
     }
 

@@ -84,6 +84,22 @@ public enum KernelLowering {
         let dtype = e.dtype
         let ty = ExprEmitter.reg(dtype)
 
+        // A short contiguous innermost sum (the 49 or 196 pixels of one channel of a batch-
+        // norm reduction): LLVM's cost model leaves it scalar, or fully unrolls it and
+        // vectorises the strided loop around it with element-by-element inserts (~1 G
+        // elements/s). Ask for 8 lanes × 2 accumulators and no unrolling instead (4× faster
+        // on a 49-pixel channel). Only where every load walks that axis with unit stride
+        // (or broadcasts it), so no gathers are forced.
+        let innermost = red.count - 1 + kept.count
+        let contiguous = !red.isEmpty && IndexSpace.views(e).allSatisfy { v in
+            (v.strides[innermost] == 1 || v.strides[innermost] == 0) && (v.mask.map { $0[innermost] == 0..<v.shape[innermost] } ?? true)
+        }
+        let extent = red.last ?? 0
+        let shortSumHints: [String] = !argmax && reduceKind == .sum && dtype.isFloat && contiguous && extent >= 8 && extent <= 1024
+            ? ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.width\", i32 8}",
+               "!{!\"llvm.loop.interleave.count\", i32 \(extent >= 16 ? 2 : 1)}"]
+            : []
+
         func body(_ keptIndex: [Value]) {
             var outIndex = Value.i64(0)
             for (a, i) in keptIndex.enumerated() {
@@ -101,21 +117,6 @@ public enum KernelLowering {
                 ? [(ty, .literal(LLVMType.literal(-.infinity, dtype))), ("i32", .i64(0))]
                 : [(ty, .literal(LLVMType.literal(reduceKind == .sum ? 0 : -.infinity, dtype)))]
             var declarations = em.declarations
-            // A short contiguous innermost sum (the 49 or 196 pixels of one channel of a batch-
-            // norm reduction): LLVM's cost model leaves it scalar, or fully unrolls it and
-            // vectorises the strided loop around it with element-by-element inserts (~1 G
-            // elements/s). Ask for 8 lanes × 2 accumulators and no unrolling instead (4× faster
-            // on a 49-pixel channel). Only where every load walks that axis with unit stride
-            // (or broadcasts it), so no gathers are forced.
-            let innermost = red.count - 1 + kept.count
-            let contiguous = IndexSpace.views(e).allSatisfy { v in
-                (v.strides[innermost] == 1 || v.strides[innermost] == 0) && (v.mask.map { $0[innermost] == 0..<v.shape[innermost] } ?? true)
-            }
-            let extent = red.last ?? 0
-            let shortSumHints: [String] = !argmax && reduceKind == .sum && dtype.isFloat && contiguous && extent >= 8 && extent <= 1024
-                ? ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.width\", i32 8}",
-                   "!{!\"llvm.loop.interleave.count\", i32 \(extent >= 16 ? 2 : 1)}"]
-                : []
             func reduceLoops(_ depth: Int, _ index: [Value], _ acc: [Value]) -> [Value] {
                 if depth == red.count {
                     var inner = ExprEmitter(b: b, index: index, pointer: table.pointer).carrying(declarations)
@@ -165,12 +166,13 @@ public enum KernelLowering {
         let rowHints: [String] = !red.isEmpty && window <= 16 && kept.count >= 2
             ? ["!{!\"llvm.loop.vectorize.enable\", i1 false}"]
             : []
-        func keptLoops(_ depth: Int, _ index: [Value]) {
-            if depth == kept.count { body(index); return }
+        // The kept axes, the first over the chunk's range, as `visit(keptIndex)`.
+        func keptLoops(_ depth: Int, _ index: [Value], hints: [String] = [], _ visit: ([Value]) -> Void) {
+            if depth == kept.count { visit(index); return }
             let from = depth == 0 ? KernelFunctionText.begin : .i64(0)
             let to = depth == 0 ? KernelFunctionText.end : .i64(kept[depth])
-            b.forEach(from: from, to: to, hint: "i", properties: depth == 0 ? rowHints : []) { i in
-                keptLoops(depth + 1, index + [i])
+            b.forEach(from: from, to: to, hint: "i", properties: depth == 0 ? hints : []) { i in
+                keptLoops(depth + 1, index + [i], visit)
             }
         }
         // A sum whose outer reduced axes lie outside the kept ones in memory (a batch-norm
@@ -186,29 +188,18 @@ public enum KernelLowering {
             && views.contains { v in v.strides[kept.count] > v.strides[0] && v.strides[0] > 0 }
         if streams {
             let f = ExprEmitter.reg(dtype)
-            func keptNest(_ depth: Int, _ index: [Value], _ visit: ([Value]) -> Void) {
-                if depth == kept.count { visit(index); return }
-                let from = depth == 0 ? KernelFunctionText.begin : .i64(0)
-                let to = depth == 0 ? KernelFunctionText.end : .i64(kept[depth])
-                b.forEach(from: from, to: to, hint: "i") { i in keptNest(depth + 1, index + [i], visit) }
-            }
             func outPointer(_ keptIndex: [Value]) -> Value {
                 var outIndex = Value.i64(0)
                 for (a, i) in keptIndex.enumerated() { outIndex = b.add(outIndex, b.mul(i, outStrides[a])) }
                 return b.gep(KernelFunctionText.pointer(0), outIndex)
             }
-            keptNest(0, []) { index in b.emit("store \(f) 0.0, ptr \(outPointer(index)), align 4") }
+            keptLoops(0, []) { index in b.emit("store \(f) 0.0, ptr \(outPointer(index)), align 4") }
             var declarations = em.declarations
             func outerNest(_ depth: Int, _ reducedIndex: [Value]) {
                 if depth == red.count - 1 {
-                    keptNest(0, []) { keptIndex in
-                        let extent = red[depth]
-                        let hints: [String] = extent >= 8 && extent <= 1024
-                            ? ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.width\", i32 8}",
-                               "!{!\"llvm.loop.interleave.count\", i32 \(extent >= 16 ? 2 : 1)}"]
-                            : []
+                    keptLoops(0, []) { keptIndex in
                         let sum = b.loop(from: .i64(0), to: .i64(extent), carried: [(f, .literal("0.0"))], hint: "r",
-                                         properties: hints) { i, acc in
+                                         properties: shortSumHints) { i, acc in
                             var inner = ExprEmitter(b: b, index: keptIndex + reducedIndex + [i], pointer: table.pointer)
                                 .carrying(declarations)
                             let v = inner.emit(e)
@@ -229,7 +220,7 @@ public enum KernelLowering {
             // A scalar result: the range is [0, 1).
             b.forEach(from: KernelFunctionText.begin, to: KernelFunctionText.end, hint: "i") { _ in body([]) }
         } else {
-            keptLoops(0, [])
+            keptLoops(0, [], hints: rowHints, body)
         }
         b.emit("ret void")
         fn.bufferCount = table.arguments.count

@@ -159,6 +159,13 @@ import Testing
         return y
     }
 
+    /// The filter gradient of `x` and `dy` in Float64.
+    static func filterReference(_ s: ConvSpec, _ x: [Float], _ dy: [Float]) -> [Double] {
+        var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
+        convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
+        return dw
+    }
+
     /// `biasRelu` on a reference laid out `[n, channel, per]`.
     static func biasReluReference(_ v: [Double], _ bias: [Float], per: Int) -> [Double] {
         v.indices.map { max(0, v[$0] + Double(bias[($0 / per) % bias.count])) }
@@ -293,15 +300,13 @@ import Testing
         shapes.append(ConvSpec(n: 3, c: 2, h: 40, w: 41, o: 3, kh: 3, kw: 3, stride: 1, padding: 1))  // k blocks
         for (idx, s) in shapes.enumerated() {
             let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
-            var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
-            Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
+            let dw = Self.filterReference(s, x, dy)
             cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cw\(idx)", unit: unit), inputs: [x, dy], expected: dw,
                               label: "conv2dFilterGrad \(s) \(unit)"))
             // Bias indexed by input channel (index [o, c, u, v]) + ReLU, on the column-panel shape.
             guard idx == shapes.count - 2 else { continue }
             let bias = rng.array(s.c)
-            let per = s.kh * s.kw
-            let dwe = dw.indices.map { max(0, dw[$0] + Double(bias[($0 / per) % s.c])) }
+            let dwe = Self.biasReluReference(dw, bias, per: s.kh * s.kw)
             cases.append(Case(kernel: DenseKernels.conv2dFilterGrad(s, name: "cwe\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, dy, bias], expected: dwe, label: "conv2dFilterGrad+bias+relu \(s)"))
         }
@@ -325,14 +330,12 @@ import Testing
         shapes.append(ConvSpec(n: 2, c: 10, h: 11, w: 9, o: 5, kh: 5, kw: 5, stride: 3, padding: 2))
         for (idx, s) in shapes.enumerated() {
             let x = rng.array(s.n * s.c * s.h * s.w), dy = rng.array(s.n * s.o * s.outH * s.outW)
-            var dw = [Double](repeating: 0, count: s.o * s.c * s.kh * s.kw)
-            Self.convLoop(s) { xi, wi, yi in dw[wi] += Double(x[xi]) * Double(dy[yi]) }
+            let dw = Self.filterReference(s, x, dy)
             cases.append(Case(kernel: DenseKernels.indirectFilterGradient(s, name: "ifw\(idx)", unit: unit), inputs: [x, dy],
                               expected: dw, label: "conv2dFilterGrad (indirect) \(s) \(unit)"))
             guard idx >= blocked - 1 else { continue }
             let bias = rng.array(s.c)
-            let per = s.kh * s.kw
-            let dwe = dw.indices.map { max(0, dw[$0] + Double(bias[($0 / per) % s.c])) }
+            let dwe = Self.biasReluReference(dw, bias, per: s.kh * s.kw)
             cases.append(Case(kernel: DenseKernels.indirectFilterGradient(s, name: "ifwe\(idx)", epilogue: Self.biasRelu, unit: unit),
                               inputs: [x, dy, bias], expected: dwe, label: "conv2dFilterGrad (indirect) +bias+relu \(s) \(unit)"))
         }
