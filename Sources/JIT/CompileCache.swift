@@ -9,7 +9,8 @@ import Darwin
 /// An on-disk cache of optimised object files, keyed by everything that determines them.
 ///
 /// The key is the SHA-256 of the IR text, the LLVM version, the host triple, CPU name and
-/// features, and the optimisation level, so a new LLVM or another CPU never reuses stale code.
+/// features, the optimisation level and its LLVM pipeline, so a new LLVM,
+/// another CPU or another pipeline never reuses stale code.
 /// Entries are `<directory>/<key>.o`, framed with a checksum (see `CacheEntry`).
 ///
 /// Several processes may share one folder. Each writer fills a temporary file of its own
@@ -49,6 +50,7 @@ public struct CompileCache: Sendable, Equatable {
         let fields = [
             "metajit-compile-cache-v\(CacheEntry.formatVersion)", LLVMInfo.version, LLVMInfo.hostTriple,
             LLVMInfo.hostCPUName, LLVMInfo.hostCPUFeatures, "O\(optLevel.rawValue)",
+            optLevel.pipeline,
         ]
         for field in fields {
             hasher.update(field)

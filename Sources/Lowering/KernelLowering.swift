@@ -96,7 +96,7 @@ public enum KernelLowering {
         }
         let extent = red.last ?? 0
         let shortSumHints: [String] = !argmax && reduceKind == .sum && dtype.isFloat && contiguous && extent >= 8 && extent <= 1024
-            ? ["!{!\"llvm.loop.unroll.disable\"}", "!{!\"llvm.loop.vectorize.width\", i32 8}",
+            ? [LLVMText.noUnrolling, "!{!\"llvm.loop.vectorize.width\", i32 8}",
                "!{!\"llvm.loop.interleave.count\", i32 \(extent >= 16 ? 2 : 1)}"]
             : []
 
@@ -212,7 +212,11 @@ public enum KernelLowering {
                     }
                     return
                 }
-                b.forEach(from: .i64(0), to: .i64(red[depth]), hint: "ro") { i in outerNest(depth + 1, reducedIndex + [i]) }
+                // Not unrolled: a few images' worth (5 in a MAML support set) would be copied
+                // whole, inner vector loops and all, for no speed.
+                b.forEach(from: .i64(0), to: .i64(red[depth]), hint: "ro", properties: [LLVMText.noUnrolling]) { i in
+                    outerNest(depth + 1, reducedIndex + [i])
+                }
             }
             outerNest(0, [])
             em = ExprEmitter(b: b, index: [], pointer: table.pointer).carrying(declarations)

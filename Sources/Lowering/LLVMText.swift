@@ -82,6 +82,7 @@ public final class LLVMText {
         let phis = carried.map { _ in fresh("acc") }
         emit("br label %\(header)")
         startBlock(header)
+        let phiLines = lines.count..<(lines.count + 1 + carried.count)
         // The latch label is known only after the body: the phi's incoming block is patched.
         let latchPlaceholder = "@@LATCH\(counter)@@"
         let nextPlaceholders = carried.indices.map { "@@NEXT\(counter)_\($0)@@" }
@@ -103,8 +104,8 @@ public final class LLVMText {
             loopHints.append(properties)
         }
         startBlock(exit)
-        // Patch the placeholders now that the latch block and next values are known.
-        for idx in lines.indices where lines[idx].contains("@@") {
+        // Patch the phis' placeholders now that the latch block and next values are known.
+        for idx in phiLines {
             var l = lines[idx].replacingAll(latchPlaceholder, with: latch)
             for (k, p) in nextPlaceholders.enumerated() { l = l.replacingAll(p, with: updated[k].description) }
             lines[idx] = l
@@ -125,6 +126,9 @@ public final class LLVMText {
     /// The body as text.
     public var text: String { lines.joined(separator: "\n") }
 
+    /// The hint that keeps LLVM from unrolling a loop.
+    public static let noUnrolling = "!{!\"llvm.loop.unroll.disable\"}"
+
     /// The placeholder the back edge of hinted loop `k` names (`@@LOOP<k>@@`).
     public static func loopPlaceholder(_ k: Int) -> String { "@@LOOP\(k)@@" }
 
@@ -133,14 +137,13 @@ public final class LLVMText {
     public static func numberingLoops(_ texts: [String]) -> [String] {
         var next = 0
         return texts.map { text in
-            var t = text
-            var k = 0
-            while t.contains(loopPlaceholder(k)) {
-                t = t.replacingAll(loopPlaceholder(k), with: "\(next)")
-                next += 1
-                k += 1
+            var count = 0
+            let numbered = text.replacingNumbered(prefix: "@@LOOP", suffix: "@@") { k in
+                count = max(count, k + 1)
+                return "\(next + k)"
             }
-            return t
+            next += count
+            return numbered
         }
     }
 
@@ -155,19 +158,56 @@ public final class LLVMText {
 }
 
 extension String {
-    /// Every occurrence of `target` replaced (no Foundation needed).
+    /// Every occurrence of `target` replaced.
+    ///
+    /// A byte search over the UTF-8 view: Foundation's `range(of:)` goes through `NSString`,
+    /// and took most of lowering's time on a MAML step (2.4 s of 9,500 kernels).
     func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty, contains(target) else { return self }
-        var out = ""
-        var rest = self[...]
-        while let r = rest.range(of: target) {
-            out += rest[rest.startIndex..<r.lowerBound]
-            out += replacement
-            rest = rest[r.upperBound...]
-        }
-        out += rest
-        return out
+        replacing(Array(target.utf8)) { _ in (Array(replacement.utf8), 0) }
     }
+
+    /// Every `prefix` + decimal number + `suffix` replaced by `transform(number)`.
+    func replacingNumbered(prefix: String, suffix: String, _ transform: (Int) -> String) -> String {
+        let end = Array(suffix.utf8)
+        return replacing(Array(prefix.utf8)) { rest in
+            var number = 0, digits = 0
+            while digits < rest.count, let d = rest[rest.startIndex + digits].asciiDigit {
+                number = number * 10 + d
+                digits += 1
+            }
+            guard digits > 0, rest.dropFirst(digits).starts(with: end) else { return nil }
+            return (Array(transform(number).utf8), digits + end.count)
+        }
+    }
+
+    /// Each occurrence of `target` whose continuation `match` accepts (returning the
+    /// replacement and how many bytes after `target` it also consumes) replaced; one pass.
+    private func replacing(_ target: [UInt8], _ match: (ArraySlice<UInt8>) -> (bytes: [UInt8], consumed: Int)?) -> String {
+        guard let first = target.first else { return self }
+        let bytes = Array(utf8)
+        var out: [UInt8] = []
+        var copied = 0, i = 0
+        while i + target.count <= bytes.count {
+            guard bytes[i] == first, bytes[i..<(i + target.count)].elementsEqual(target),
+                  let (replacement, consumed) = match(bytes[(i + target.count)...]) else {
+                i += 1
+                continue
+            }
+            if out.isEmpty { out.reserveCapacity(bytes.count) }
+            out.append(contentsOf: bytes[copied..<i])
+            out.append(contentsOf: replacement)
+            i += target.count + consumed
+            copied = i
+        }
+        guard copied > 0 else { return self }
+        out.append(contentsOf: bytes[copied...])
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+private extension UInt8 {
+    /// The value of an ASCII decimal digit, or `nil`.
+    var asciiDigit: Int? { (48...57).contains(self) ? Int(self - 48) : nil }
 }
 
 /// LLVM spellings of MetaIR element types.

@@ -3,7 +3,8 @@
 /// `O0` is the reference: no graph passes, one kernel per op, every intermediate in a buffer
 /// of its own (no memory reuse), naive dense loop nests and LLVM's `default<O0>`. `O3` runs
 /// everything: simplification, fusion, memory reuse by liveness, the tuned dense kernels and
-/// LLVM's `default<O3>` for the host CPU. The two must agree within tolerance; tests pin it.
+/// LLVM's optimising pipeline for the host CPU (the JIT's `OptLevel.pipeline` says which and
+/// why). The two must agree within tolerance; tests pin it.
 public enum OptLevel: Int, Sendable, Codable, CaseIterable, Hashable, CustomStringConvertible {
     /// The reference: nothing optimised.
     case O0 = 0

@@ -185,6 +185,7 @@ extension BenchWorkload {
                 byKind[kind, default: (0, 0)].0 += e.seconds
                 byKind[kind, default: (0, 0)].1 += e.calls
             }
+            for part in compiledParts { log("compile: " + part.report.description) }
             for (k, v) in byKind.sorted(by: { $0.value.0 > $1.value.0 }) { log(String(format: "%-20@ %8.1f ms %6d calls", k, v.0 * 1000, v.1)) }
             for e in entries.prefix(25) {
                 log(String(format: "%7.1f ms x%-5d %6.1f G/s ", e.seconds * 1000, e.calls, Double(e.work) / max(e.seconds, 1e-12) / 1e9) + e.example.prefix(200))
