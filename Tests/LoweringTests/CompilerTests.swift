@@ -1,4 +1,5 @@
 import GraphDSL
+import Interpreter
 import Graphs
 import MetaIR
 import Passes
@@ -42,6 +43,54 @@ import Testing
         #expect(o3.program.kernels.count < o0.program.kernels.count)
         // Naive dense loops at -O0: no <16 x float> register tiles in the module.
         #expect(!o0.lowered.module.contains("<16 x float>"))
+    }
+
+    /// An input gradient keeps a constant epilogue but not one that reads another buffer
+    /// (the ReLU mask): that runs as its own elementwise pass, with the same result.
+    @Test func inputGradientFoldsOnlyBufferFreeEpilogues() throws {
+        func graph(_ tail: String) throws -> Graph {
+            try Parser.parse("""
+                graph "dx" {
+                  %0: f32[2,8,6,6] = input "dy"
+                  %1: f32[8,8,3,3] = input "w"
+                  %2: f32[2,8,6,6] = input "y"
+                  %3: f32[2,8,6,6] = conv2d_input_grad %0, %1 stride=1 padding=1
+                  %4: f32[] = constant 0
+                  %5: f32[1,1,1,1] = reshape %4
+                  %6: f32[2,8,6,6] = broadcast %5
+                \(tail)
+                }
+                """)
+        }
+        let masked = try graph("""
+              %7: bool[2,8,6,6] = gt %2, %6
+              %8: f32[2,8,6,6] = select %7, %3, %6
+              output "dx" = %8
+            """)
+        let scaled = try graph("""
+              %7: f32[] = constant 0.5
+              %8: f32[1,1,1,1] = reshape %7
+              %9: f32[2,8,6,6] = broadcast %8
+              %10: f32[2,8,6,6] = mul %3, %9
+              output "dx" = %10
+            """)
+        let compiler = Compiler(options: CompileOptions(cache: nil))
+        func inputGradEpilogue(_ g: Graph) throws -> (epilogue: Bool, kernels: Int) {
+            let kernels = try compiler.lower(g).program.kernels
+            let dense = try #require(kernels.first { $0.body.isDense })
+            return (dense.body.epilogue != nil, kernels.count)
+        }
+        #expect(try inputGradEpilogue(masked) == (false, 2))
+        #expect(try inputGradEpilogue(scaled) == (true, 1))
+        var feeds: [String: HostTensor] = [:]
+        for (name, n) in [("dy", 576), ("y", 576)] {
+            feeds[name] = HostTensor(TensorType(.f32, Shape([2, 8, 6, 6])), (0..<n).map { Double(($0 * 29) % 23) / 11 - 1 })
+        }
+        feeds["w"] = HostTensor(TensorType(.f32, Shape([8, 8, 3, 3])), (0..<576).map { Double(($0 * 17) % 13) / 13 - 0.5 })
+        let jit = try CompiledProgram(graph: masked, options: CompileOptions(cache: nil)).run(feeds)["dx"]!.data
+        let ref = try Interpreter().run(masked, feeds: feeds)["dx"]!.data
+        #expect(jit.count == ref.count)
+        for (a, b) in zip(jit, ref) { #expect(abs(a - b) <= 1e-4 * max(1, abs(b))) }
     }
 
     @Test func compiledProgramRunsWhatTheCompilerLowers() throws {
