@@ -10,7 +10,7 @@ extension OptLevel {
     /// `-O3` runs LLVM's `default<O2>` module pipeline, with loop and SLP vectorisation,
     /// interleaving and unrolling turned on (`IRPipeline.optimize`). What `default<O3>` adds
     /// (non-trivial loop unswitching, more aggressive inlining) copies loops the dense
-    /// emitters already shaped: on `maml-5w1s` it took 5.7–7.6 s to compile against 5.0–5.3 s,
+    /// emitters already shaped: on `maml-5w1s` it took 5.7–8.1 s to compile against 5.0–5.8 s,
     /// and the conv kernels ran no faster for it (README, "Compile time").
     public var pipeline: String {
         switch self {

@@ -82,14 +82,10 @@ public final class LLVMText {
         let phis = carried.map { _ in fresh("acc") }
         emit("br label %\(header)")
         startBlock(header)
+        // The phis name the latch block and the next values, known only after the body: their
+        // lines are reserved here and written then.
         let phiLines = lines.count..<(lines.count + 1 + carried.count)
-        // The latch label is known only after the body: the phi's incoming block is patched.
-        let latchPlaceholder = "@@LATCH\(counter)@@"
-        let nextPlaceholders = carried.indices.map { "@@NEXT\(counter)_\($0)@@" }
-        emit("\(i) = phi i64 [ \(from), %\(pre) ], [ \(next), %\(latchPlaceholder) ]")
-        for (k, c) in carried.enumerated() {
-            emit("\(phis[k]) = phi \(c.type) [ \(c.initial), %\(pre) ], [ \(nextPlaceholders[k]), %\(latchPlaceholder) ]")
-        }
+        lines.append(contentsOf: phiLines.map { _ in "" })
         let cond = value("icmp slt i64 \(i), \(to)", hint: "c")
         emit("br i1 \(cond), label %\(bodyLabel), label %\(exit)")
         startBlock(bodyLabel)
@@ -104,11 +100,9 @@ public final class LLVMText {
             loopHints.append(properties)
         }
         startBlock(exit)
-        // Patch the phis' placeholders now that the latch block and next values are known.
-        for idx in phiLines {
-            var l = lines[idx].replacingAll(latchPlaceholder, with: latch)
-            for (k, p) in nextPlaceholders.enumerated() { l = l.replacingAll(p, with: updated[k].description) }
-            lines[idx] = l
+        lines[phiLines.lowerBound] = "  \(i) = phi i64 [ \(from), %\(pre) ], [ \(next), %\(latch) ]"
+        for (k, c) in carried.enumerated() {
+            lines[phiLines.lowerBound + 1 + k] = "  \(phis[k]) = phi \(c.type) [ \(c.initial), %\(pre) ], [ \(updated[k]), %\(latch) ]"
         }
         return phis
     }
@@ -163,7 +157,8 @@ extension String {
     /// A byte search over the UTF-8 view: Foundation's `range(of:)` goes through `NSString`,
     /// and took most of lowering's time on a MAML step (2.4 s of 9,500 kernels).
     func replacingAll(_ target: String, with replacement: String) -> String {
-        replacing(Array(target.utf8)) { _ in (Array(replacement.utf8), 0) }
+        let bytes = Array(replacement.utf8)
+        return replacing(Array(target.utf8)) { _ in (bytes, 0) }
     }
 
     /// Every `prefix` + decimal number + `suffix` replaced by `transform(number)`.
