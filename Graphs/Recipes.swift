@@ -32,6 +32,9 @@ public struct Recipe: Sendable {
     /// Sequence recipes: the default `--curriculum` (`CLASSES:BATCHES` stages before the full
     /// task; `nil`: none).
     public var curriculum: String? = nil
+    /// Sequence recipes: the default `--jitter` (`DEG:PX` random rotation and translation of
+    /// every training image; `nil`: none).
+    public var jitter: String? = nil
 
     /// The training-time step configuration.
     public var trainStep: StepConfig {

@@ -1,3 +1,6 @@
+/// Mixed into the seed of the image jitter's streams, so they differ from the episodes'.
+private let sequenceJitterSeedMask: UInt64 = 0x6A09_E667_F3BC_C909
+
 /// 5⁰ … 5⁴, to read a string label's code as five base-5 digits (most significant first).
 private let sequencePowersOf5 = [1, 5, 25, 125, 625]
 
@@ -132,6 +135,9 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
     public let seed: UInt64
     /// Easier stages before the full task (empty: the full task from the first batch).
     public let curriculum: [SequenceCurriculumStage]
+    /// Random rotation and translation of every image (nil: none). Drawn from a stream of
+    /// its own, so the episodes (classes, images, order, labels) are those drawn without it.
+    public let jitter: ImageJitter?
 
     /// Checks that `dataset` can supply every episode.
     /// - Throws: ``DataError`` `.invalidArgument` for counts below 1, fewer classes than
@@ -139,7 +145,7 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
     ///   or a curriculum stage with more classes than ways or more steps per class than a
     ///   class has images.
     public init(dataset: Dataset, config: SequenceEpisodeConfig, seed: UInt64,
-                curriculum: [SequenceCurriculumStage] = []) throws {
+                curriculum: [SequenceCurriculumStage] = [], jitter: ImageJitter? = nil) throws {
         guard config.ways >= 1, config.samplesPerClass >= 1, config.batchSize >= 1 else {
             throw DataError(.invalidArgument, path: "", "sequence episodes need ways, samples per class and batch size of at least 1, got \(config.ways), \(config.samplesPerClass), \(config.batchSize)")
         }
@@ -167,6 +173,7 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
         self.config = config
         self.seed = seed
         self.curriculum = curriculum
+        self.jitter = jitter
     }
 
     /// Steps of the `i`-th of `present` classes in an episode of `c`: the `ways·samples` steps
@@ -233,10 +240,19 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
             var rng = Xoshiro256(seed: seed, stream: UInt64(index) &* UInt64(c.batchSize) &+ UInt64(e))
             let (steps, strings) = episode(&rng, present: self.classes(atBatch: index))
             var seen = [Int](repeating: 0, count: c.ways)
+            var jitterRNG = Xoshiro256(seed: seed ^ sequenceJitterSeedMask, stream: UInt64(index) &* UInt64(c.batchSize) &+ UInt64(e))
             for (s, (cls, image, label)) in steps.enumerated() {
                 let row = e * t + s
                 images.withUnsafeMutableBufferPointer { buf in
-                    if let base = buf.baseAddress { dataset.copyImage(classIndex: cls, imageIndex: image, into: base + row * pixels) }
+                    guard let base = buf.baseAddress else { return }
+                    dataset.copyImage(classIndex: cls, imageIndex: image, into: base + row * pixels)
+                    if let jitter {
+                        let (a, dx, dy) = jitter.draw(&jitterRNG)
+                        for plane in 0..<shape.channels {
+                            ImageOps.affine(base + row * pixels + plane * shape.height * shape.width,
+                                            width: shape.width, height: shape.height, radians: a, dx: dx, dy: dy)
+                        }
+                    }
                 }
                 let code = c.encoding == .oneHot ? [label] : strings[label]
                 for g in 0..<groups { targets[row * groups + g] = Int32(code[g]) }

@@ -178,7 +178,7 @@ extension BenchWorkload {
         // Task-parallel: the first share's kernels, timed alone on one thread.
         let entries = compiledParts[0].profile()
         if ProcessInfo.processInfo.environment["METAJIT_PROFILE"] != nil {
-            // Time by kind of kernel, then the 25 hottest functions.
+            // Time by kind of kernel, then the hottest functions (`METAJIT_PROFILE=N`: N of them, else 25).
             var byKind: [String: (Double, Int)] = [:]
             for e in entries {
                 let kind = e.example.split(separator: "=").dropFirst().first.map { String($0.split(separator: " ").first ?? "") } ?? "?"
@@ -187,7 +187,8 @@ extension BenchWorkload {
             }
             for part in compiledParts { log("compile: " + part.report.description) }
             for (k, v) in byKind.sorted(by: { $0.value.0 > $1.value.0 }) { log(String(format: "%-20@ %8.1f ms %6d calls", k, v.0 * 1000, v.1)) }
-            for e in entries.prefix(25) {
+            let shown = Int(ProcessInfo.processInfo.environment["METAJIT_PROFILE"] ?? "") ?? 25
+            for e in entries.prefix(max(shown, 25)) {
                 log(String(format: "%7.1f ms x%-5d %6.1f G/s ", e.seconds * 1000, e.calls, Double(e.work) / max(e.seconds, 1e-12) / 1e9) + e.example.prefix(200))
             }
         }

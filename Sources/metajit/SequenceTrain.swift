@@ -19,6 +19,8 @@ struct SequenceRecord: Codable {
     var step: SequenceStepConfig
     /// The class curriculum the run trained with (absent: none).
     var curriculum: [SequenceCurriculumStage]? = nil
+    /// The random rotation and translation of the training images (absent: none).
+    var jitter: ImageJitter? = nil
 }
 
 /// Sequence episodes for the CLI: Omniglot at the learner's image size, the sampler
@@ -88,6 +90,11 @@ extension TrainCommand {
         do { stages = try spec.map { $0 == "none" ? [] : try SequenceCurriculumStage.parse($0) } ?? [] } catch {
             throw ValidationError("--curriculum: \(error)")
         }
+        let jitterSpec = jitter ?? recipe.jitter
+        let imageJitter: ImageJitter?
+        do { imageJitter = try jitterSpec.flatMap { $0 == "none" ? nil : try ImageJitter.parse($0) } } catch {
+            throw ValidationError("--jitter: \(error)")
+        }
         let omniglot = try DataLocator.omniglot(data)
         let memoryLimit = try limit.resolve()
         let testAlphabets = try testSplit.map(DataLocator.split) ?? OmniglotSplit.metaTest
@@ -99,10 +106,11 @@ extension TrainCommand {
             trainSplit: try trainSplit.map(DataLocator.split) ?? OmniglotSplit.metaTrain,
             valSplit: try valSplit.map(DataLocator.split) ?? testAlphabets, testSplit: testAlphabets,
             rotations: [0, 90, 180, 270], seed: seed,
-            sequence: SequenceRecord(step: c, curriculum: stages.isEmpty ? nil : stages))
+            sequence: SequenceRecord(step: c, curriculum: stages.isEmpty ? nil : stages, jitter: imageJitter))
         // Data first: a missing alphabet or one that cannot supply an episode fails before compiling.
         let train = try SequenceData.load(omniglot, alphabets: record.trainSplit, rotations: record.rotations, c)
-        let sampler = try SequenceEpisodeSampler(dataset: train, config: SequenceData.episodes(c), seed: seed, curriculum: stages)
+        let sampler = try SequenceEpisodeSampler(dataset: train, config: SequenceData.episodes(c), seed: seed, curriculum: stages,
+                                                 jitter: imageJitter)
         let validation = try evalEvery > 0
             ? SequenceEpisodeSampler(dataset: SequenceData.load(omniglot, alphabets: record.valSplit, rotations: [0], c),
                                      config: SequenceData.episodes(c), seed: 12345) : nil
@@ -135,6 +143,9 @@ extension TrainCommand {
         let loader = try sampler.makeLoader(threads: 2, capacity: 4, start: trainer.iteration)
         defer { loader.stop() }
         log("training \(recipe.name) (\(learner.rawValue), \(c.ways)-way, \(c.samplesPerClass) per class, T = \(c.length), batch \(c.batchSize)) on \(record.trainSplit.count) alphabets, backend \(backend.rawValue), from iteration \(trainer.iteration)")
+        if let imageJitter {
+            log("image jitter: rotations up to ±\(imageJitter.maxDegrees)°, shifts up to ±\(imageJitter.maxShift) px")
+        }
         if !stages.isEmpty {
             log("curriculum: " + stages.map { "\($0.classes) classes for \($0.batches) batches" }.joined(separator: ", ")
                 + ", then all \(c.ways)")

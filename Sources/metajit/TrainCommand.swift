@@ -59,6 +59,8 @@ struct TrainCommand: ParsableCommand {
     var labels: SequenceLabelEncoding?
     @Option(help: "Sequence recipes: easier stages first, CLASSES:BATCHES[,…] (e.g. 5:1500,10:1500): each episode of a stage shows only that many classes, over the full task's steps and label slots; then the full task. Default: the recipe's (snail-omniglot-20w1s: 5:1500,10:1000); none: the full task from the start.")
     var curriculum: String?
+    @Option(help: "Sequence recipes: rotate and shift every training image at random, DEG:PX (up to ±DEG degrees, ±PX pixels on each axis, bilinear; e.g. 10:2), as Santoro et al. augment Omniglot. Default: the recipe's; none: off. Validation and evaluation images are never jittered.")
+    var jitter: String?
     @Option(name: .customLong("init-from"), help: "Start from another run's checkpoint (a file or run folder): learned parameters with the same name and shape are copied, the rest (and the optimiser state) start fresh. With --resume, an existing OUT checkpoint wins.")
     var initFrom: String?
 
@@ -82,6 +84,9 @@ struct TrainCommand: ParsableCommand {
         }
         if curriculum != nil, Recipes.named(recipe)?.sequence == nil {
             throw ValidationError("--curriculum applies to the sequence recipes (mann-*, snail-*), not \(recipe)")
+        }
+        if jitter != nil, Recipes.named(recipe)?.sequence == nil {
+            throw ValidationError("--jitter applies to the sequence recipes (mann-*, snail-*), not \(recipe)")
         }
         if let distributed { return try runDistributed(distributed) }
         if let base = Recipes.named(recipe), let learner = base.multiSource { return try runMultiSource(base, learner: learner) }
