@@ -28,7 +28,7 @@ extension TrainCommand {
         }
         let record = RunRecord(
             recipe: recipe.name, evalStep: c, trainWays: c.ways, trainQueries: c.queries, outerLR: outerLR ?? recipe.outerLR,
-            halveEvery: recipe.halveEvery, evalInnerSteps: innerSteps ?? recipe.evalInnerSteps, data: omniglot,
+            halveEvery: halveEvery ?? recipe.halveEvery, evalInnerSteps: innerSteps ?? recipe.evalInnerSteps, data: omniglot,
             trainSplit: OmniglotSplit.metaTrain, valSplit: OmniglotSplit.metaTest, testSplit: OmniglotSplit.metaTest,
             rotations: [0], seed: seed, multiSource: MultiSourceRecord(learner: learner, sources: names))
         let start = Date()

@@ -102,7 +102,7 @@ extension TrainCommand {
         (step.ways, step.shots, step.metaBatch, step.optimizer) = (c.ways, c.samplesPerClass, c.batchSize, c.optimizer)
         let record = RunRecord(
             recipe: recipe.name, evalStep: step, trainWays: c.ways, trainQueries: 0, outerLR: outerLR ?? recipe.outerLR,
-            halveEvery: recipe.halveEvery, evalInnerSteps: 0, data: omniglot,
+            halveEvery: halveEvery ?? recipe.halveEvery, evalInnerSteps: 0, data: omniglot,
             trainSplit: try trainSplit.map(DataLocator.split) ?? OmniglotSplit.metaTrain,
             valSplit: try valSplit.map(DataLocator.split) ?? testAlphabets, testSplit: testAlphabets,
             rotations: [0, 90, 180, 270], seed: seed,

@@ -42,7 +42,7 @@ extension TrainCommand {
         let sampler = try TextData.sampler(corpus, .train, c, seed: seed)
         let record = RunRecord(
             recipe: recipe.name, evalStep: recipe.step, trainWays: c.ways, trainQueries: c.queries,
-            outerLR: outerLR ?? recipe.outerLR, halveEvery: recipe.halveEvery, evalInnerSteps: setup.evalInnerSteps,
+            outerLR: outerLR ?? recipe.outerLR, halveEvery: halveEvery ?? recipe.halveEvery, evalInnerSteps: setup.evalInnerSteps,
             data: data ?? "", trainSplit: corpus.train.names, valSplit: corpus.validation.names, testSplit: corpus.test.names,
             rotations: [0], seed: seed, text: TextRecord(setup: setup, episodesFile: episodesFile))
         let start = Date()

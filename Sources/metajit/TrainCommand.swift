@@ -29,6 +29,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("inner-steps"), help: "Inner SGD steps.") var innerSteps: Int?
     @Option(name: .customLong("inner-lr"), help: "Inner learning rate.") var innerLR: Double?
     @Option(name: .customLong("outer-lr"), help: "Outer (Adam) learning rate.") var outerLR: Double?
+    @Option(name: .customLong("halve-every"), help: "Halve the outer learning rate every N iterations, counted from iteration 0 (0: constant). Default: the recipe's.")
+    var halveEvery: Int?
     @Option(help: "Conv-4 filters per block.") var width: Int?
     @Option(help: "Network: conv4, mlp[:W1,W2,…] (mlp alone: 256,128,64,64) or mnist-seed[:W] (FC width, 128).") var backbone: Backbone?
     @Option(help: "adam|sgd") var optimizer: OuterOptimizer?
@@ -75,6 +77,7 @@ struct TrainCommand: ParsableCommand {
         try FlagCheck.atLeast(0, evalEvery, "--eval-every")
         try FlagCheck.finiteRate(innerLR, "--inner-lr", allowZero: true)
         try FlagCheck.finiteRate(outerLR, "--outer-lr")
+        if let halveEvery, halveEvery < 0 { throw ValidationError("--halve-every must be 0 (constant) or positive, got \(halveEvery)") }
         try FlagCheck.finiteRate(collectiveTimeout, "--collective-timeout", allowZero: true)
     }
 
@@ -182,7 +185,7 @@ struct TrainCommand: ParsableCommand {
             recipe: base?.name, evalStep: step,
             trainWays: trainWays ?? (ways != nil && !protonet ? step.ways : base?.trainWays ?? step.ways),
             trainQueries: queries ?? base?.trainQueries ?? step.queries,
-            outerLR: outerLR ?? base?.outerLR ?? 1e-3, halveEvery: base?.halveEvery ?? 0,
+            outerLR: outerLR ?? base?.outerLR ?? 1e-3, halveEvery: halveEvery ?? base?.halveEvery ?? 0,
             evalInnerSteps: innerSteps ?? base?.evalInnerSteps ?? step.innerSteps,
             data: source,
             trainSplit: try trainSplit.map(DataLocator.split) ?? splits.train,

@@ -98,4 +98,24 @@ import Testing
                                     "--iterations", "2", "--eval-every", "0", "--quiet", "--out", out.path])
         #expect(train.status == 0 && train.err.contains("curriculum: 2 classes for 1 batches, then all 3"), "\(train.err)")
     }
+
+    @Test("--jitter and --halve-every: checked before training, refused or recorded, the learning rate halved on schedule")
+    func jitterAndHalvingFlags() throws {
+        let out = Self.folder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let bad = try runMetaJIT(["train", "mann-omniglot-5way", "--jitter", "10", "--iterations", "1", "--out", out.path])
+        #expect(bad.status != 0 && bad.err.contains("jitter '10' is not DEG:PX"), "\(bad.err)")
+        let other = try runMetaJIT(["train", "maml-5w1s", "--jitter", "10:2", "--iterations", "1", "--out", out.path])
+        #expect(other.status != 0 && other.err.contains("--jitter applies to the sequence recipes"), "\(other.err)")
+        let negative = try runMetaJIT(["train", "mann-omniglot-5way", "--halve-every", "-1", "--iterations", "1", "--out", out.path])
+        #expect(negative.status != 0 && negative.err.contains("--halve-every"), "\(negative.err)")
+        let train = try runMetaJIT(["train", "mann-omniglot-5way", "--ways", "3", "--meta-batch", "2", "--jitter", "10:2",
+                                    "--halve-every", "2", "--iterations", "4", "--eval-every", "0", "--quiet", "--out", out.path])
+        #expect(train.status == 0 && train.err.contains("image jitter: rotations up to ±10.0°, shifts up to ±2.0 px"), "\(train.err)")
+        let metrics = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        let rates = metrics.split(separator: "\n").compactMap { line -> Double? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["lr"] as? Double
+        }
+        #expect(rates == [1e-3, 1e-3, 5e-4, 5e-4], "\(rates)")
+    }
 }
