@@ -51,12 +51,15 @@ extension ImageOps {
     /// Rotates a row-major `width`×`height` image in place counter-clockwise by `radians`
     /// about its centre, then shifts it by `(dx, dy)` pixels (right, down): output pixel
     /// `p` reads the source at `R(−radians)·(p − centre − shift) + centre`, bilinearly, with
-    /// 0 outside the source.
+    /// 0 outside the source. `scratch` holds the source copy (reused across calls, so a
+    /// loader jittering every image of a batch allocates once).
     public static func affine(_ image: UnsafeMutablePointer<Float>, width: Int, height: Int,
-                              radians: Double, dx: Double, dy: Double) {
+                              radians: Double, dx: Double, dy: Double, scratch: inout [Float]) {
         let n = width * height
         guard n > 0, radians != 0 || dx != 0 || dy != 0 else { return }
-        let source = [Float](UnsafeBufferPointer(start: image, count: n))
+        if scratch.count != n { scratch = [Float](repeating: 0, count: n) }
+        scratch.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: image, count: n) }
+        let source = scratch
         let (cx, cy) = (Double(width - 1) / 2, Double(height - 1) / 2)
         // Rows go down, so a counter-clockwise turn on screen is a clockwise one in (x, y).
         let (c, s) = (cos(radians), sin(radians))

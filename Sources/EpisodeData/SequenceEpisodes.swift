@@ -236,21 +236,26 @@ public struct SequenceEpisodeSampler<Dataset: ClassDataset>: Sendable {
         var targets = [Int32](repeating: 0, count: c.batchSize * t * groups)
         var classes = [Int](repeating: 0, count: c.batchSize * t)
         var instances = [Int](repeating: 0, count: c.batchSize * t)
+        var scratch: [Float] = []   // the jitter's source copy, reused for every image
         for e in 0..<c.batchSize {
             var rng = Xoshiro256(seed: seed, stream: UInt64(index) &* UInt64(c.batchSize) &+ UInt64(e))
             let (steps, strings) = episode(&rng, present: self.classes(atBatch: index))
             var seen = [Int](repeating: 0, count: c.ways)
-            var jitterRNG = Xoshiro256(seed: seed ^ sequenceJitterSeedMask, stream: UInt64(index) &* UInt64(c.batchSize) &+ UInt64(e))
+            var jitterRNG = jitter.map { _ in
+                Xoshiro256(seed: seed ^ sequenceJitterSeedMask, stream: UInt64(index) &* UInt64(c.batchSize) &+ UInt64(e))
+            }
             for (s, (cls, image, label)) in steps.enumerated() {
                 let row = e * t + s
                 images.withUnsafeMutableBufferPointer { buf in
                     guard let base = buf.baseAddress else { return }
                     dataset.copyImage(classIndex: cls, imageIndex: image, into: base + row * pixels)
-                    if let jitter {
-                        let (a, dx, dy) = jitter.draw(&jitterRNG)
+                    if let jitter, var rng = jitterRNG {
+                        let (a, dx, dy) = jitter.draw(&rng)
+                        jitterRNG = rng
                         for plane in 0..<shape.channels {
                             ImageOps.affine(base + row * pixels + plane * shape.height * shape.width,
-                                            width: shape.width, height: shape.height, radians: a, dx: dx, dy: dy)
+                                            width: shape.width, height: shape.height, radians: a, dx: dx, dy: dy,
+                                            scratch: &scratch)
                         }
                     }
                 }

@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
         try FlagCheck.atLeast(0, evalEvery, "--eval-every")
         try FlagCheck.finiteRate(innerLR, "--inner-lr", allowZero: true)
         try FlagCheck.finiteRate(outerLR, "--outer-lr")
-        if let halveEvery, halveEvery < 0 { throw ValidationError("--halve-every must be 0 (constant) or positive, got \(halveEvery)") }
+        try FlagCheck.atLeast(0, halveEvery, "--halve-every")
         try FlagCheck.finiteRate(collectiveTimeout, "--collective-timeout", allowZero: true)
     }
 

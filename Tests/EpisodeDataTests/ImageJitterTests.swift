@@ -20,8 +20,10 @@ private struct StrokeDataset: ClassDataset {
     static let image: [Float] = (0..<25).map { Float(($0 * 7) % 11) / 10 }   // 5×5, asymmetric
 
     static func affine(_ src: [Float], radians: Double, dx: Double, dy: Double, side: Int = 5) -> [Float] {
-        var out = src
-        out.withUnsafeMutableBufferPointer { ImageOps.affine($0.baseAddress!, width: side, height: side, radians: radians, dx: dx, dy: dy) }
+        var out = src, scratch: [Float] = []
+        out.withUnsafeMutableBufferPointer {
+            ImageOps.affine($0.baseAddress!, width: side, height: side, radians: radians, dx: dx, dy: dy, scratch: &scratch)
+        }
         return out
     }
 
