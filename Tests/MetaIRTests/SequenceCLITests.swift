@@ -1,4 +1,5 @@
 import Foundation
+import Graphs
 import TestSupport
 import Testing
 
@@ -119,5 +120,8 @@ import Testing
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["lr"] as? Double
         }
         #expect(rates == [1e-3, 1e-3, 5e-4, 5e-4], "\(rates)")
+        // SNAIL 5-way's recipe carries its best measured schedule: 10,000 steps, the rate halved every 2,500.
+        let snail = try #require(Recipes.named("snail-omniglot-5w1s"))
+        #expect(snail.iterations == 10_000 && snail.halveEvery == 2_500)
     }
 }
